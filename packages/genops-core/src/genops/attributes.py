@@ -1,0 +1,155 @@
+"""Every telemetry name genops emits, defined once.
+
+OpenTelemetry GenAI names come from ``opentelemetry-semantic-conventions`` where it
+defines them; GenOps names follow the GenOps Governance Specification v0.1
+(Appendix A and B). No other module spells an attribute, event or metric name.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from opentelemetry.semconv._incubating.attributes import gen_ai_attributes as _gen_ai
+from opentelemetry.semconv.attributes import error_attributes as _error
+
+# --- OpenTelemetry GenAI semantic conventions -------------------------------------------
+GEN_AI_OPERATION_NAME: Final = _gen_ai.GEN_AI_OPERATION_NAME
+GEN_AI_PROVIDER_NAME: Final = _gen_ai.GEN_AI_PROVIDER_NAME
+GEN_AI_REQUEST_MODEL: Final = _gen_ai.GEN_AI_REQUEST_MODEL
+GEN_AI_REQUEST_MAX_TOKENS: Final = _gen_ai.GEN_AI_REQUEST_MAX_TOKENS
+GEN_AI_REQUEST_STREAM: Final = _gen_ai.GEN_AI_REQUEST_STREAM
+GEN_AI_RESPONSE_MODEL: Final = _gen_ai.GEN_AI_RESPONSE_MODEL
+GEN_AI_RESPONSE_ID: Final = _gen_ai.GEN_AI_RESPONSE_ID
+GEN_AI_RESPONSE_FINISH_REASONS: Final = _gen_ai.GEN_AI_RESPONSE_FINISH_REASONS
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = _gen_ai.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK
+GEN_AI_USAGE_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_INPUT_TOKENS
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_OUTPUT_TOKENS
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = _gen_ai.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS
+GEN_AI_TOKEN_TYPE: Final = _gen_ai.GEN_AI_TOKEN_TYPE
+GEN_AI_TOOL_NAME: Final = _gen_ai.GEN_AI_TOOL_NAME
+GEN_AI_TOOL_CALL_ID: Final = _gen_ai.GEN_AI_TOOL_CALL_ID
+GEN_AI_TOOL_TYPE: Final = _gen_ai.GEN_AI_TOOL_TYPE
+GEN_AI_AGENT_NAME: Final = _gen_ai.GEN_AI_AGENT_NAME
+GEN_AI_WORKFLOW_NAME: Final = _gen_ai.GEN_AI_WORKFLOW_NAME
+GEN_AI_DATA_SOURCE_ID: Final = _gen_ai.GEN_AI_DATA_SOURCE_ID
+GEN_AI_INPUT_MESSAGES: Final = _gen_ai.GEN_AI_INPUT_MESSAGES
+GEN_AI_OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
+GEN_AI_CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
+ERROR_TYPE: Final = _error.ERROR_TYPE
+SERVER_ADDRESS: Final = "server.address"
+
+#: gen_ai.operation.name values (semconv well-known values).
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_EMBEDDINGS: Final = "embeddings"
+OP_GENERATE_CONTENT: Final = "generate_content"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+OP_RETRIEVAL: Final = "retrieval"
+
+# --- GenOps v0.1 required attributes (spec §7.1) ------------------------------------------
+TEAM: Final = "genops.team"
+PROJECT: Final = "genops.project"
+ENVIRONMENT: Final = "genops.environment"
+OPERATION_NAME: Final = "genops.operation.name"
+OPERATION_TYPE: Final = "genops.operation.type"
+ACCOUNTING_RESERVED: Final = "genops.accounting.reserved"
+ACCOUNTING_ACTUAL: Final = "genops.accounting.actual"
+ACCOUNTING_UNIT: Final = "genops.accounting.unit"
+POLICY_RESULT: Final = "genops.policy.result"
+POLICY_REASON_CODE: Final = "genops.policy.reason_code"
+SPEC_VERSION: Final = "genops.spec.version"
+
+# --- GenOps v0.1 optional attributes (spec §7.3) ------------------------------------------
+ACCOUNTING_RECONCILIATION_DELTA: Final = "genops.accounting.reconciliation_delta"
+BUDGET_NAME: Final = "genops.budget.name"
+BUDGET_ALLOCATED: Final = "genops.budget.allocated"
+BUDGET_CONSUMED: Final = "genops.budget.consumed"
+BUDGET_REMAINING: Final = "genops.budget.remaining"
+BUDGET_PERIOD: Final = "genops.budget.period"
+POLICY_NAME: Final = "genops.policy.name"
+POLICY_REASON: Final = "genops.policy.reason"
+POLICY_TIMESTAMP: Final = "genops.policy.timestamp"
+COST_TOTAL: Final = "genops.cost.total"
+COST_CURRENCY: Final = "genops.cost.currency"
+COST_PROVIDER: Final = "genops.cost.provider"
+COST_MODEL: Final = "genops.cost.model"
+TOKENS_INPUT: Final = "genops.tokens.input"
+TOKENS_OUTPUT: Final = "genops.tokens.output"
+TOKENS_TOTAL: Final = "genops.tokens.total"
+CUSTOMER_ID: Final = "genops.customer_id"
+FEATURE: Final = "genops.feature"
+SESSION_ID: Final = "genops.session_id"
+COST_CENTER: Final = "genops.cost_center"
+EVAL_METRIC: Final = "genops.eval.metric"
+EVAL_SCORE: Final = "genops.eval.score"
+EVAL_THRESHOLD: Final = "genops.eval.threshold"
+EVAL_PASSED: Final = "genops.eval.passed"
+
+# --- genops extensions (not in the spec; namespaced so they never collide) ---------------
+#: true when no price is known for (provider, model): cost is unknown, never $0.
+COST_UNKNOWN: Final = "genops.cost.unknown"
+#: where the price came from ("override" | "genai-prices") and that source's data version.
+COST_PRICE_SOURCE: Final = "genops.cost.price_source"
+COST_PRICE_VERSION: Final = "genops.cost.price_version"
+#: Roll-up of descendant units on non-unit parent spans (chains, agents, retrievers).
+ROLLUP_COST_TOTAL: Final = "genops.rollup.cost.total"
+ROLLUP_COST_UNKNOWN_UNITS: Final = "genops.rollup.cost.unknown_units"
+ROLLUP_TOKENS_INPUT: Final = "genops.rollup.tokens.input"
+ROLLUP_TOKENS_OUTPUT: Final = "genops.rollup.tokens.output"
+ROLLUP_TOKENS_TOTAL: Final = "genops.rollup.tokens.total"
+ROLLUP_UNITS: Final = "genops.rollup.units"
+#: the reconciliation could not use a measured value (spec §3.5: flag incomplete records).
+ACCOUNTING_INCOMPLETE: Final = "genops.accounting.incomplete"
+POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
+POLICY_EVALUATED_COUNT: Final = "genops.policy.evaluated_count"
+
+#: Attribution fields, in the order they appear in attribution and baggage.
+ATTRIBUTION_FIELDS: Final = (
+    "team",
+    "project",
+    "environment",
+    "customer_id",
+    "feature",
+    "cost_center",
+    "session_id",
+)
+#: Attribution field → span attribute / baggage key.
+ATTRIBUTION_KEYS: Final = {field: f"genops.{field}" for field in ATTRIBUTION_FIELDS}
+
+# --- Events (spec §7.2, §8) --------------------------------------------------------------
+EVENT_POLICY_EVALUATED: Final = "genops.policy.evaluated"
+EVENT_BUDGET_RESERVATION: Final = "genops.budget.reservation"
+EVENT_BUDGET_RECONCILIATION: Final = "genops.budget.reconciliation"
+EVENT_COST_CALCULATED: Final = "genops.cost.calculated"
+EVENT_BUDGET_ALERT: Final = "genops.budget.alert"
+
+# --- Metrics ------------------------------------------------------------------------------
+METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+METRIC_COST: Final = "genops.cost"
+METRIC_COST_UNKNOWN: Final = "genops.cost.unknown_units"
+METRIC_POLICY_DECISIONS: Final = "genops.policy.decisions"
+METRIC_BUDGET_ALERTS: Final = "genops.budget.alerts"
+METRIC_INTERNAL_ERRORS: Final = "genops.internal.errors"
+
+#: Bucket boundaries the GenAI semantic conventions specify.
+TOKEN_USAGE_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+DURATION_BUCKETS: Final = (
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+)  # fmt: skip
+
+# --- Environment variables ----------------------------------------------------------------
+ENV_TEAM: Final = "GENOPS_TEAM"
+ENV_PROJECT: Final = "GENOPS_PROJECT"
+ENV_ENVIRONMENT: Final = "GENOPS_ENVIRONMENT"
+ENV_POLICY_FILE: Final = "GENOPS_POLICY_FILE"
+ENV_LEDGER_URL: Final = "GENOPS_LEDGER_URL"
+ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+ENV_METRIC_CUSTOMER_LABEL: Final = "GENOPS_METRICS_CUSTOMER_LABEL"

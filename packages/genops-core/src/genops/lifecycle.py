@@ -1,0 +1,749 @@
+"""The governed-unit lifecycle: one AI Workload Unit (GenOps spec §2) from start to end.
+
+    attribution → policy decision → reservation → execution → usage → cost
+    → reconciliation → span attributes, events and metrics
+
+Every integration drives this class; none re-implements a step. As a context
+manager (sync or async)::
+
+    with genops.governed("support-reply", provider="openai", model="gpt-4o-mini",
+                         request=genops.RequestEstimate(input_tokens=900, max_output_tokens=300)) as unit:
+        response = client.chat.completions.create(...)
+        unit.record_usage(raw=response.usage, response_model=response.model)
+
+Callback-style adapters (framework hooks, streams) call :meth:`GovernedUnit.start`
+and later :meth:`GovernedUnit.finish`, which runs **exactly once**.
+
+A unit that is BLOCKED or RATE_LIMITED raises :class:`~genops.PolicyViolationError`
+from ``start()``/``__enter__`` — before anything is sent — and emits only the
+``genops.policy.evaluated`` event(s) (spec §7.2.1).
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import math
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from genops import _safety
+from genops import attributes as A
+from genops._version import SPEC_VERSION
+from genops.attribution import Attribution, resolve_attribution
+from genops.decision import PolicyDecision, PolicyViolationError
+from genops.policy.base import Admission, BudgetAlert, BudgetState, Estimate, UnitRequest
+from genops.rollup import Rollup, current_rollup, pop_rollup, push_rollup
+from genops.usage import Usage
+
+if TYPE_CHECKING:
+    from genops.runtime import GenOps
+
+#: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
+UNATTRIBUTED = "unattributed"
+
+#: The unit that currently owns the cost of provider calls in this context (one per call).
+_cost_owner: contextvars.ContextVar[GovernedUnit | None] = contextvars.ContextVar(
+    "genops_cost_owner", default=None
+)
+
+_OPERATION_TYPES = frozenset(
+    {"inference", "embedding", "completion", "chat", "tool", "agent", "retrieval", "workflow",
+     "fine_tune", "rerank", "image", "audio", "moderation", "batch", "function"}
+)
+
+
+def covering_unit() -> GovernedUnit | None:
+    """The open unit that already governs provider calls made now, if any.
+
+    SDK-level instrumentation checks this: when a framework (or the user) already
+    governs the call, the SDK layer adds its usage to that unit with
+    :meth:`GovernedUnit.add_provider_call` instead of opening a second
+    cost-bearing span.
+    """
+    unit = _cost_owner.get()
+    if unit is not None and unit.is_open:
+        return unit
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEstimate:
+    """What the caller knows before the call, for the reservation and content policies.
+
+    ``input_tokens`` defaults to an estimate from ``texts`` (4 characters a token);
+    ``max_output_tokens`` defaults to the runtime's ``default_max_output_tokens``.
+    """
+
+    input_tokens: int | None = None
+    max_output_tokens: int | None = None
+    texts: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        for name in ("input_tokens", "max_output_tokens"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise ValueError(f"RequestEstimate.{name} must be an int >= 0 or None, got {value!r}")
+        if isinstance(self.texts, str):
+            object.__setattr__(self, "texts", (self.texts,))
+
+    def input_token_estimate(self) -> int:
+        if self.input_tokens is not None:
+            return self.input_tokens
+        chars = sum(len(t) for t in self.texts)
+        return math.ceil(chars / 4) + 4 * len(self.texts)
+
+
+_NO_REQUEST = RequestEstimate()
+
+
+@dataclass(slots=True)
+class _ProviderCall:
+    usage: Usage
+    provider: str | None
+    model: str | None
+    cost: Decimal | None
+
+
+class GovernedUnit:
+    """One AI Workload Unit. Create with :func:`genops.governed`."""
+
+    def __init__(
+        self,
+        runtime: GenOps,
+        operation_name: str,
+        *,
+        operation_type: str = "inference",
+        provider: str | None = None,
+        model: str | None = None,
+        request: RequestEstimate | None = None,
+        gen_ai_operation: str | None = None,
+        kind: SpanKind | None = None,
+        attributes: dict[str, Any] | None = None,
+        region: str | None = None,
+        parent: otel_context.Context | Span | None = None,
+        rollup: Rollup | None = None,
+        attribution: Attribution | None = None,
+        span_name: str | None = None,
+        only_policies: frozenset[str] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        if not isinstance(operation_name, str) or not operation_name.strip():
+            raise ValueError("operation_name must be a non-empty string")
+        if not isinstance(operation_type, str) or operation_type not in _OPERATION_TYPES:
+            raise ValueError(
+                f"operation_type must be one of {sorted(_OPERATION_TYPES)}, got {operation_type!r}"
+            )
+        if provider is not None and not isinstance(provider, str):
+            raise TypeError("provider must be a str or None")
+        if model is not None and not isinstance(model, str):
+            raise TypeError("model must be a str or None")
+        if request is not None and not isinstance(request, RequestEstimate):
+            raise TypeError("request must be a genops.RequestEstimate")
+        self._rt = runtime
+        self.operation_name = operation_name
+        self.operation_type = operation_type
+        self.provider = provider
+        self.model = model
+        self.request = request or _NO_REQUEST
+        self.gen_ai_operation = gen_ai_operation or _default_gen_ai_operation(operation_type)
+        self._kind = kind if kind is not None else (SpanKind.CLIENT if model else SpanKind.INTERNAL)
+        self._extra = attributes
+        self.region = region
+        self._parent = parent
+        self._rollup = rollup
+        self._attribution_override = attribution
+        self._span_name = span_name
+        self._only = only_policies
+        self._metadata = metadata or {}
+
+        self.span: Span = trace.INVALID_SPAN
+        self.attribution: Attribution = Attribution()
+        self.admission: Admission | None = None
+        self.response_model: str | None = None
+        self._reported: Usage | None = None
+        self._calls: list[_ProviderCall] = []
+        self._state = 0  # 0 new, 1 running, 2 finished
+        self._lock = threading.Lock()
+        self._t0 = 0.0
+        self._first_chunk_s: float | None = None
+        self._owner_token: contextvars.Token[GovernedUnit | None] | None = None
+        self._rollup_token: contextvars.Token[Rollup | None] | None = None
+        #: For units without a model (a decorated function, a workflow): the roll-up
+        #: of the provider-call units beneath it. ``None`` for provider-call units.
+        self.rollup: Rollup | None = None
+        self._otel_token: object | None = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def is_open(self) -> bool:
+        """True between a successful start and finish."""
+        return self._state == 1
+
+    @property
+    def decision(self) -> PolicyDecision | None:
+        """The winning decision once started."""
+        return self.admission.decision if self.admission else None
+
+    @property
+    def redact(self) -> Any:
+        """The redaction function content policies asked for, else ``None``."""
+        return self.admission.redact if self.admission else None
+
+    @property
+    def usage(self) -> Usage | None:
+        """Usage so far: the provider calls' sum if any, else what the framework reported."""
+        if self._calls:
+            total = Usage()
+            for call in self._calls:
+                total = total + call.usage
+            return total
+        return self._reported
+
+    # ------------------------------------------------------------------ start
+    def start(self, *, activate: bool = False) -> GovernedUnit:
+        """Pre-execution phase. Raises :class:`PolicyViolationError` when not allowed.
+
+        ``activate=True`` (used by the context-manager form) makes the span current
+        and this unit the cost owner of provider calls in this context.
+        """
+        if self._state != 0:
+            raise RuntimeError("a governed unit can only be started once")
+        rt = self._rt
+        self._state = 1
+        self._t0 = time.perf_counter()
+        try:
+            attribution = self._resolve_attribution()
+            self.attribution = attribution
+            estimate = self._estimate()
+            span = self._start_span(attribution)
+            self.span = span
+            if self._rollup is None:
+                self._rollup = current_rollup()  # captured now: finish may run elsewhere
+            if not self.model:
+                self.rollup = Rollup(span, parent=self._rollup)
+            request = UnitRequest(
+                attribution=attribution,
+                operation_name=self.operation_name,
+                operation_type=self.operation_type,
+                provider=self.provider,
+                model=self.model,
+                estimate=estimate,
+                region=self.region,
+                content=tuple(self.request.texts),
+                metadata=self._metadata,
+                only_policies=self._only,
+            )
+            admission = rt.engine.admit(request)
+            self.admission = admission
+            self._record_decisions(admission)
+        except Exception as exc:
+            # Instrumentation failure before execution: never block the app for our bug.
+            _safety.report(exc, "governed unit start")
+            if self.admission is None:
+                self.admission = Admission()
+        admission = self.admission
+        if not admission.decision.proceeds:
+            self._state = 2
+            error = PolicyViolationError(admission.decision, operation_name=self.operation_name)
+            with _safety.guard("governed unit block"):
+                self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+                self.span.set_status(Status(StatusCode.ERROR, str(error)))
+                self.span.end()
+            raise error
+        with _safety.guard("governed unit reservation"):
+            self._record_reservation(admission)
+        if activate:
+            self.activate()
+        return self
+
+    def activate(self) -> None:
+        """Make this unit's span current in this context, and the unit the cost owner
+        of provider calls (a unit with a model) or the roll-up target of the units
+        inside it (a unit without one)."""
+        if self.model:
+            self._owner_token = _cost_owner.set(self)
+        elif self.rollup is not None:
+            self._rollup_token = push_rollup(self.rollup)
+        if self.span is not trace.INVALID_SPAN:
+            self._otel_token = otel_context.attach(trace.set_span_in_context(self.span))
+
+    def bind(self) -> None:
+        """Mark this unit as cost owner without a matching reset (callback adapters).
+
+        Safe when the callback that would reset it never comes: a finished unit is
+        never returned by :func:`covering_unit`.
+        """
+        _cost_owner.set(self)
+
+    def _deactivate(self) -> None:
+        if self._rollup_token is not None:
+            pop_rollup(self._rollup_token)
+            self._rollup_token = None
+        if self._otel_token is not None:
+            try:
+                otel_context.detach(self._otel_token)  # type: ignore[arg-type]
+            except Exception as exc:
+                _safety.report(exc, "governed unit context detach")
+            self._otel_token = None
+        if self._owner_token is not None:
+            try:
+                _cost_owner.reset(self._owner_token)
+            except ValueError:  # finished in another context (e.g. a stream closed elsewhere)
+                pass
+            self._owner_token = None
+
+    def _resolve_attribution(self) -> Attribution:
+        attribution = resolve_attribution(self._rt.defaults)
+        if self._attribution_override is not None:
+            attribution = self._attribution_override.over(attribution)
+        return attribution
+
+    def _estimate(self) -> Estimate:
+        input_tokens = self.request.input_token_estimate()
+        max_out = self.request.max_output_tokens
+        if max_out is None:
+            max_out = self._rt.default_max_output_tokens if self.model else 0
+        cost = None
+        if self.model:
+            pricing = self._rt.prices.lookup(self.provider, self.model)
+            if pricing is not None:
+                cost = pricing.max_cost(input_tokens, max_out)
+        else:
+            cost = Decimal(0)
+        return Estimate(input_tokens=input_tokens, max_output_tokens=max_out, cost_usd=cost)
+
+    def _start_span(self, attribution: Attribution) -> Span:
+        rt = self._rt
+        name = self._span_name or (
+            f"{self.gen_ai_operation} {self.model}" if self.model else self.gen_ai_operation
+        )
+        attrs: dict[str, Any] = dict(rt.static_attributes)
+        attrs[A.GEN_AI_OPERATION_NAME] = self.gen_ai_operation
+        attrs[A.OPERATION_NAME] = self.operation_name
+        attrs[A.OPERATION_TYPE] = self.operation_type
+        if self.provider:
+            attrs[A.GEN_AI_PROVIDER_NAME] = self.provider
+        if self.model:
+            attrs[A.GEN_AI_REQUEST_MODEL] = self.model
+        if self.request.max_output_tokens is not None:
+            attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = self.request.max_output_tokens
+        attrs.update(attribution.span_attributes())
+        attrs.setdefault(A.TEAM, UNATTRIBUTED)
+        attrs.setdefault(A.PROJECT, UNATTRIBUTED)
+        if self._extra:
+            attrs.update(self._extra)
+        parent = self._parent
+        if isinstance(parent, Span):
+            parent = trace.set_span_in_context(parent)
+        return rt.instruments.tracer.start_span(name, context=parent, kind=self._kind, attributes=attrs)
+
+    def _record_decisions(self, admission: Admission) -> None:
+        span = self.span
+        now_ms = int(time.time() * 1000)
+        decisions = admission.decisions or (admission.decision,)
+        for d in decisions:
+            ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
+            if d.reason_code is not None:
+                ev[A.POLICY_REASON_CODE] = d.reason_code
+            if d.policy_name:
+                ev[A.POLICY_NAME] = d.policy_name
+            if d.reason:
+                ev[A.POLICY_REASON] = d.reason
+            span.add_event(A.EVENT_POLICY_EVALUATED, ev)
+        winner = admission.decision
+        attrs: dict[str, Any] = {
+            A.POLICY_RESULT: winner.result.value,
+            A.POLICY_TIMESTAMP: winner.timestamp_ms or now_ms,
+            A.POLICY_EVALUATED_COUNT: len(admission.decisions),
+        }
+        if winner.reason_code is not None:
+            attrs[A.POLICY_REASON_CODE] = winner.reason_code
+        if winner.policy_name:
+            attrs[A.POLICY_NAME] = winner.policy_name
+        if winner.reason:
+            attrs[A.POLICY_REASON] = winner.reason
+        span.set_attributes(attrs)
+        labels = self._metric_labels()
+        for d in decisions:
+            self._rt.instruments.decisions.add(
+                1,
+                {**labels, A.POLICY_RESULT: d.result.value,
+                 **({A.POLICY_REASON_CODE: d.reason_code} if d.reason_code else {})},
+            )
+
+    def _record_reservation(self, admission: Admission) -> None:
+        span = self.span
+        span.set_attributes({A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit})
+        ev: dict[str, Any] = {A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit}
+        if admission.budget is not None:
+            ev[A.BUDGET_NAME] = admission.budget.name
+            ev[A.BUDGET_REMAINING] = admission.budget.remaining
+            self._set_budget(admission.budget)
+        span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
+        self._emit_alerts(admission.alerts)
+
+    def _set_budget(self, budget: BudgetState) -> None:
+        self.span.set_attributes(
+            {
+                A.BUDGET_NAME: budget.name,
+                A.BUDGET_ALLOCATED: budget.allocated,
+                A.BUDGET_CONSUMED: budget.consumed,
+                A.BUDGET_REMAINING: budget.remaining,
+                A.BUDGET_PERIOD: budget.period,
+            }
+        )
+
+    def _emit_alerts(self, alerts: Sequence[BudgetAlert]) -> None:
+        for alert in alerts:
+            self.span.add_event(
+                A.EVENT_BUDGET_ALERT,
+                {
+                    A.BUDGET_NAME: alert.name,
+                    A.BUDGET_CONSUMED: alert.consumed,
+                    A.BUDGET_ALLOCATED: alert.allocated,
+                    A.BUDGET_PERIOD: alert.period,
+                    "genops.budget.threshold": alert.threshold,
+                },
+            )
+            self._rt.instruments.budget_alerts.add(
+                1, {A.BUDGET_NAME: alert.name, "genops.budget.threshold": alert.threshold}
+            )
+
+    def _metric_labels(self) -> dict[str, Any]:
+        a = self.attribution
+        labels: dict[str, Any] = {
+            A.GEN_AI_OPERATION_NAME: self.gen_ai_operation,
+            A.TEAM: a.team or UNATTRIBUTED,
+            A.PROJECT: a.project or UNATTRIBUTED,
+            A.ENVIRONMENT: a.environment or self._rt.environment,
+        }
+        if self.provider:
+            labels[A.GEN_AI_PROVIDER_NAME] = self.provider
+        if self.model:
+            labels[A.GEN_AI_REQUEST_MODEL] = self.model
+        if self._rt.customer_metric_label and a.customer_id:
+            labels[A.CUSTOMER_ID] = a.customer_id
+        return labels
+
+    # ------------------------------------------------------------------ execution
+    def record_usage(
+        self,
+        *,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read_tokens: int = 0,
+        cache_write_tokens: int = 0,
+        reasoning_tokens: int = 0,
+        raw: Any = None,
+        response_model: str | None = None,
+    ) -> None:
+        """Record the usage of the unit (replaces earlier reported usage).
+
+        Pass token counts, or ``raw=`` a provider usage object/dict (OpenAI,
+        Anthropic, LangChain, Bedrock, Gemini shapes), see :meth:`Usage.from_provider`.
+        """
+        if raw is not None:
+            usage = Usage.from_provider(raw)
+        elif input_tokens is None and output_tokens is None:
+            raise ValueError("record_usage needs input_tokens/output_tokens or raw=")
+        else:
+            usage = Usage(
+                input_tokens=input_tokens or 0,
+                output_tokens=output_tokens or 0,
+                cache_read_tokens=cache_read_tokens,
+                cache_write_tokens=cache_write_tokens,
+                reasoning_tokens=reasoning_tokens,
+            )
+        if response_model:
+            self.response_model = response_model
+        if usage is not None:
+            self._reported = usage
+
+    def add_provider_call(
+        self, usage: Usage | None, *, provider: str | None = None, model: str | None = None
+    ) -> None:
+        """Add one provider call made inside this unit (SDK layer under a framework span).
+
+        Each call is priced with its own provider/model, so a unit that calls two
+        models is costed right.
+        """
+        if usage is None:
+            return
+        provider = provider or self.provider
+        model = model or self.response_model or self.model
+        cost = self._rt.prices.cost(provider, model, usage)
+        with self._lock:
+            self._calls.append(_ProviderCall(usage, provider, model, cost))
+
+    def set_response(
+        self,
+        *,
+        model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: Sequence[str] | None = None,
+    ) -> None:
+        """Record response metadata (semconv ``gen_ai.response.*``)."""
+        if model:
+            self.response_model = model
+        if response_id:
+            self.span.set_attribute(A.GEN_AI_RESPONSE_ID, response_id)
+        if finish_reasons:
+            self.span.set_attribute(A.GEN_AI_RESPONSE_FINISH_REASONS, list(finish_reasons))
+
+    def record_first_chunk(self) -> None:
+        """Mark the arrival of the first streamed chunk (first call wins)."""
+        if self._first_chunk_s is None:
+            self._first_chunk_s = time.perf_counter() - self._t0
+
+    def set_attributes(self, attributes: dict[str, Any]) -> None:
+        """Extra span attributes from the adapter."""
+        self.span.set_attributes(attributes)
+
+    def record_content(
+        self, *, input_messages: Any = None, output_messages: Any = None
+    ) -> None:
+        """Record prompts/responses — only when content capture is enabled (opt-in).
+
+        Strings inside are passed through the content policy's redaction first.
+        """
+        if not self._rt.capture_content:
+            return
+        redact = self.redact
+        if input_messages is not None:
+            self.span.set_attribute(A.GEN_AI_INPUT_MESSAGES, _to_json(input_messages, redact))
+        if output_messages is not None:
+            self.span.set_attribute(A.GEN_AI_OUTPUT_MESSAGES, _to_json(output_messages, redact))
+
+    # ------------------------------------------------------------------ finish
+    def finish(self, error: BaseException | None = None) -> None:
+        """Post-execution phase: cost, reconciliation, telemetry; runs exactly once."""
+        with self._lock:
+            if self._state != 1:
+                return
+            self._state = 2
+        self._deactivate()
+        try:
+            self._finish(error)
+        except Exception as exc:
+            _safety.report(exc, "governed unit finish")
+            with _safety.guard("governed unit end span"):
+                self.span.end()
+
+    def _cost(self) -> tuple[Decimal | None, str | None, str | None]:
+        """(cost, price source, price version) of what was used; cost None if unknown."""
+        if self._calls:
+            total = Decimal(0)
+            for call in self._calls:
+                if call.cost is None:
+                    return None, None, None
+                total += call.cost
+            last = self._calls[-1]
+            pricing = self._rt.prices.lookup(last.provider, last.model)
+            return total, pricing.source if pricing else None, pricing.version if pricing else None
+        usage = self._reported
+        if usage is None:
+            return (Decimal(0), None, None) if not self.model else (None, None, None)
+        for model in (self.response_model, self.model):
+            pricing = self._rt.prices.lookup(self.provider, model) if model else None
+            if pricing is not None:
+                return pricing.cost(usage), pricing.source, pricing.version
+        return None, None, None
+
+    def _finish(self, error: BaseException | None) -> None:
+        rt = self._rt
+        span = self.span
+        admission = self.admission or Admission()
+        usage = self.usage
+        cost, price_source, price_version = self._cost()
+        duration = time.perf_counter() - self._t0
+        attrs: dict[str, Any] = {}
+        if self.response_model:
+            attrs[A.GEN_AI_RESPONSE_MODEL] = self.response_model
+        if usage is not None:
+            attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+            attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+            if usage.cache_read_tokens:
+                attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+            if usage.cache_write_tokens:
+                attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+            if usage.reasoning_tokens:
+                attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+            attrs[A.TOKENS_INPUT] = usage.input_tokens
+            attrs[A.TOKENS_OUTPUT] = usage.output_tokens
+            attrs[A.TOKENS_TOTAL] = usage.total_tokens
+        if self._first_chunk_s is not None:
+            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk_s
+        cost_model = self.response_model or self.model
+        if cost is not None:
+            attrs[A.COST_TOTAL] = float(cost)
+            attrs[A.COST_CURRENCY] = "USD"
+            if self.provider:
+                attrs[A.COST_PROVIDER] = self.provider
+            if cost_model:
+                attrs[A.COST_MODEL] = cost_model
+            if price_source:
+                attrs[A.COST_PRICE_SOURCE] = price_source
+                attrs[A.COST_PRICE_VERSION] = price_version or ""
+        elif self.model:
+            attrs[A.COST_UNKNOWN] = True
+
+        # --- reconciliation (spec §3.3 cond. 2 and 3) -------------------------------
+        incomplete = False
+        if admission.unit == "USD":
+            if cost is not None:
+                actual = float(cost)
+            elif error is not None and usage is None:
+                actual = 0.0  # a failed request that reported no usage is not billed
+            else:
+                actual = admission.reserved  # best available data (spec §3.5), flagged
+                incomplete = True
+        elif usage is not None:
+            actual = float(usage.total_tokens)
+        elif error is not None:
+            actual = 0.0
+        else:
+            actual = admission.reserved
+            incomplete = True
+        settlement = None
+        try:
+            if usage is None and (error is not None or not self.model):
+                rt.engine.release(admission)
+                if not self.model:
+                    settlement = None
+            else:
+                settlement = rt.engine.settle(admission, cost_usd=cost, usage=usage)
+        except Exception as exc:
+            _safety.report(exc, "budget reconciliation")
+        attrs[A.ACCOUNTING_ACTUAL] = actual
+        delta = actual - admission.reserved
+        attrs[A.ACCOUNTING_RECONCILIATION_DELTA] = delta
+        if incomplete:
+            attrs[A.ACCOUNTING_INCOMPLETE] = True
+        span.set_attributes(attrs)
+        ev: dict[str, Any] = {
+            A.ACCOUNTING_ACTUAL: actual,
+            A.ACCOUNTING_RESERVED: admission.reserved,
+            A.ACCOUNTING_UNIT: admission.unit,
+            A.ACCOUNTING_RECONCILIATION_DELTA: delta,
+        }
+        if incomplete:
+            ev[A.ACCOUNTING_INCOMPLETE] = True
+        budget = settlement.budget if settlement and settlement.budget else admission.budget
+        if budget is not None:
+            ev[A.BUDGET_NAME] = budget.name
+            self._set_budget(budget)
+        span.add_event(A.EVENT_BUDGET_RECONCILIATION, ev)
+        if settlement is not None:
+            self._emit_alerts(settlement.alerts)
+        if cost is not None and self.model:
+            span.add_event(
+                A.EVENT_COST_CALCULATED,
+                {
+                    A.COST_TOTAL: float(cost),
+                    A.COST_CURRENCY: "USD",
+                    **({A.COST_PROVIDER: self.provider} if self.provider else {}),
+                    **({A.COST_MODEL: cost_model} if cost_model else {}),
+                },
+            )
+        if error is not None:
+            span.set_attribute(A.ERROR_TYPE, _error_type(error))
+            span.set_status(Status(StatusCode.ERROR, str(error)[:1024] or type(error).__name__))
+            if not isinstance(error, PolicyViolationError):
+                span.record_exception(error)
+
+        # --- metrics -----------------------------------------------------------------
+        labels = self._metric_labels()
+        if self.response_model:
+            labels[A.GEN_AI_RESPONSE_MODEL] = self.response_model
+        ins = rt.instruments
+        dur_labels = dict(labels)
+        if error is not None:
+            dur_labels[A.ERROR_TYPE] = _error_type(error)
+        if self.model or self._calls:
+            ins.duration.record(duration, dur_labels)
+            if self._first_chunk_s is not None:
+                ins.time_to_first_chunk.record(self._first_chunk_s, labels)
+        if usage is not None:
+            ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
+            ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
+        if cost is not None:
+            if cost:
+                ins.cost.add(float(cost), labels)
+        elif self.model:
+            ins.cost_unknown.add(1, labels)
+
+        if self.rollup is not None:
+            self.rollup.close()
+        elif self.model:
+            if self._rollup is not None:
+                self._rollup.add(
+                    cost, usage.input_tokens if usage else 0, usage.output_tokens if usage else 0
+                )
+        span.end()
+
+    # ------------------------------------------------------------------ context manager
+    def __enter__(self) -> GovernedUnit:
+        return self.start(activate=True)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exc)
+
+    async def __aenter__(self) -> GovernedUnit:
+        return self.start(activate=True)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.finish(exc)
+
+
+def _default_gen_ai_operation(operation_type: str) -> str:
+    return {
+        "inference": A.OP_CHAT,
+        "chat": A.OP_CHAT,
+        "completion": A.OP_TEXT_COMPLETION,
+        "embedding": A.OP_EMBEDDINGS,
+        "tool": A.OP_EXECUTE_TOOL,
+        "agent": A.OP_INVOKE_AGENT,
+        "workflow": A.OP_INVOKE_WORKFLOW,
+        "retrieval": A.OP_RETRIEVAL,
+    }.get(operation_type, operation_type)
+
+
+def _error_type(error: BaseException) -> str:
+    cls = type(error)
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def _to_json(value: Any, redact: Any) -> str:
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return redact(v) if redact else v
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        return v
+
+    return json.dumps(walk(value), default=str, ensure_ascii=False)

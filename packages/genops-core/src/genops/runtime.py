@@ -1,0 +1,246 @@
+"""The configured genops runtime: ``genops.init()`` builds one, everything uses it.
+
+``init()`` is idempotent: a second call **reconfigures** — the new settings replace
+the old runtime (its integrations are disabled and re-enabled, the providers it
+built are flushed) — and logs that it did. Code that ran ``governed()`` before any
+``init()`` gets a default runtime on the global OpenTelemetry providers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.trace import TracerProvider
+
+from genops import _safety
+from genops import attributes as A
+from genops._version import SPEC_VERSION
+from genops.attribution import Attribution
+from genops.integrations import Enabled, enable_all
+from genops.policy.base import PolicyEngine
+from genops.policy.engine import Engine
+from genops.pricing import PriceBook, PriceOverride, load_overrides
+from genops.telemetry import Instruments, resolve_providers
+
+log = logging.getLogger("genops")
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class GenOps:
+    """A configured runtime. Users get one from :func:`genops.init`."""
+
+    def __init__(
+        self,
+        *,
+        service_name: str = "genops-app",
+        environment: str = "development",
+        team: str | None = None,
+        project: str | None = None,
+        engine: PolicyEngine | None = None,
+        prices: PriceBook | None = None,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+        capture_content: bool = False,
+        default_max_output_tokens: int = 4096,
+        customer_metric_label: bool = False,
+    ) -> None:
+        if not isinstance(service_name, str) or not service_name:
+            raise ValueError("service_name must be a non-empty string")
+        if not isinstance(environment, str) or not environment:
+            raise ValueError("environment must be a non-empty string")
+        if (
+            isinstance(default_max_output_tokens, bool)
+            or not isinstance(default_max_output_tokens, int)
+            or default_max_output_tokens < 0
+        ):
+            raise ValueError("default_max_output_tokens must be an int >= 0")
+        self.service_name = service_name
+        self.environment = environment
+        self.defaults = Attribution(team=team, project=project, environment=environment)
+        self.engine: PolicyEngine = engine if engine is not None else Engine()
+        self.prices = prices if prices is not None else PriceBook.default()
+        tp, mp, owned = resolve_providers(
+            tracer_provider, meter_provider, service_name=service_name, environment=environment
+        )
+        self.tracer_provider = tp
+        self.meter_provider = mp
+        self._owned_providers = owned
+        self.instruments = Instruments.create(tp, mp)
+        self.capture_content = capture_content
+        self.default_max_output_tokens = default_max_output_tokens
+        self.customer_metric_label = customer_metric_label
+        #: Attributes set on every unit span, built once.
+        self.static_attributes: Mapping[str, Any] = {
+            A.SPEC_VERSION: SPEC_VERSION,
+            A.ENVIRONMENT: environment,
+        }
+        self.integrations: list[Enabled] = []
+        counter = self.instruments.internal_errors
+        _safety.set_counter_hook(lambda where: counter.add(1, {"genops.error.place": where}))
+
+    def force_flush(self, timeout_millis: int = 30_000) -> None:
+        """Flush spans and metrics of the providers in use."""
+        for provider in (self.tracer_provider, self.meter_provider):
+            flush = getattr(provider, "force_flush", None)
+            if callable(flush):
+                flush(timeout_millis)
+
+    def shutdown(self) -> None:
+        """Disable integrations, flush, and shut down the providers genops built."""
+        for item in self.integrations:
+            with _safety.guard(f"disable integration {item.name}"):
+                item.disable()
+        self.integrations = []
+        with _safety.guard("flush"):
+            self.force_flush()
+        for provider in self._owned_providers:
+            with _safety.guard("provider shutdown"):
+                provider.shutdown()
+        self._owned_providers = []
+        close = getattr(self.engine, "close", None)
+        if callable(close):
+            with _safety.guard("policy engine close"):
+                close()
+
+
+_lock = threading.RLock()
+_runtime: GenOps | None = None
+
+
+def get_runtime() -> GenOps:
+    """The runtime set by :func:`init`, or a default one on the global providers."""
+    rt = _runtime
+    if rt is not None:
+        return rt
+    with _lock:
+        if _runtime is None:
+            _set_runtime(_from_env())
+        assert _runtime is not None
+        return _runtime
+
+
+def _set_runtime(rt: GenOps | None) -> None:
+    global _runtime
+    _runtime = rt
+
+
+def _from_env() -> GenOps:
+    return GenOps(
+        service_name=os.environ.get("OTEL_SERVICE_NAME", "genops-app"),
+        environment=os.environ.get(A.ENV_ENVIRONMENT, "development"),
+        team=os.environ.get(A.ENV_TEAM) or None,
+        project=os.environ.get(A.ENV_PROJECT) or None,
+        capture_content=os.environ.get(A.ENV_CAPTURE_CONTENT, "").lower() in _TRUE,
+    )
+
+
+def init(
+    service_name: str | None = None,
+    environment: str | None = None,
+    team: str | None = None,
+    project: str | None = None,
+    policy: str | Path | Mapping[str, Any] | PolicyEngine | None = None,
+    ledger: str | Any = "memory",
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    instrument: bool | Iterable[str] = True,
+    capture_content: bool | None = None,
+    *,
+    prices: str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+    default_max_output_tokens: int = 4096,
+    customer_metric_label: bool | None = None,
+) -> GenOps:
+    """Configure genops once for the process and return the runtime.
+
+    ::
+
+        import genops
+        genops.init(service_name="support-bot", environment="production",
+                    team="support", project="helpdesk", policy="genops-policy.yaml")
+
+    Arguments left ``None`` come from the environment: ``OTEL_SERVICE_NAME``,
+    ``GENOPS_ENVIRONMENT`` (default ``development``), ``GENOPS_TEAM``,
+    ``GENOPS_PROJECT``, ``GENOPS_POLICY_FILE``, ``GENOPS_LEDGER_URL``,
+    ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``.
+
+    - ``policy``: a YAML file path, a dict, or a ready policy engine.
+    - ``ledger``: ``"memory"``, ``"sqlite:///path"``, ``"redis://..."``, ``"postgresql://..."``.
+    - ``instrument``: ``True`` enables every installed integration package
+      (entry point group ``genops.integrations``); a list of names enables those.
+    - ``prices``: price overrides (YAML path, dict or list), consulted before genai-prices.
+
+    Calling ``init`` again reconfigures: the previous runtime is shut down first.
+    """
+    for name, value in (("service_name", service_name), ("environment", environment),
+                        ("team", team), ("project", project)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
+    if capture_content is not None and not isinstance(capture_content, bool):
+        raise TypeError("capture_content must be a bool or None")
+    service_name = service_name or os.environ.get("OTEL_SERVICE_NAME") or "genops-app"
+    environment = environment or os.environ.get(A.ENV_ENVIRONMENT) or "development"
+    team = team or os.environ.get(A.ENV_TEAM) or None
+    project = project or os.environ.get(A.ENV_PROJECT) or None
+    if capture_content is None:
+        capture_content = os.environ.get(A.ENV_CAPTURE_CONTENT, "").lower() in _TRUE
+    if customer_metric_label is None:
+        customer_metric_label = os.environ.get(A.ENV_METRIC_CUSTOMER_LABEL, "").lower() in _TRUE
+    if policy is None and os.environ.get(A.ENV_POLICY_FILE):
+        policy = os.environ[A.ENV_POLICY_FILE]
+    if ledger == "memory" and os.environ.get(A.ENV_LEDGER_URL):
+        ledger = os.environ[A.ENV_LEDGER_URL]
+
+    overrides: list[PriceOverride] = load_overrides(prices) if prices is not None else []
+    price_book = PriceBook.default(overrides)
+    engine = build_engine(policy, ledger)
+
+    with _lock:
+        previous = _runtime
+        if previous is not None:
+            log.info("genops.init() called again: reconfiguring (previous runtime shut down)")
+            previous.shutdown()
+        rt = GenOps(
+            service_name=service_name,
+            environment=environment,
+            team=team,
+            project=project,
+            engine=engine,
+            prices=price_book,
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            capture_content=capture_content,
+            default_max_output_tokens=default_max_output_tokens,
+            customer_metric_label=customer_metric_label,
+        )
+        _set_runtime(rt)
+    if instrument:
+        only = None if instrument is True else set(instrument)
+        rt.integrations = enable_all(rt, only)
+    return rt
+
+
+def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
+    """The policy engine for ``init(policy=..., ledger=...)``."""
+    if isinstance(policy, PolicyEngine):
+        return policy
+    if policy is None:
+        return Engine()
+    from genops.policy import loader
+
+    return loader.build_engine(policy, ledger=ledger)
+
+
+def shutdown() -> None:
+    """Flush telemetry, disable integrations and release everything ``init`` set up."""
+    with _lock:
+        rt = _runtime
+        _set_runtime(None)
+    if rt is not None:
+        rt.shutdown()
