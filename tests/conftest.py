@@ -63,7 +63,9 @@ def make_genops(telemetry: Telemetry) -> Iterator[Callable[..., genops.GenOps]]:
         kwargs.setdefault("project", "genops-tests")
         kwargs.setdefault("instrument", False)
         return genops.init(
-            tracer_provider=telemetry.tracer_provider, meter_provider=telemetry.meter_provider, **kwargs
+            tracer_provider=telemetry.tracer_provider,
+            meter_provider=telemetry.meter_provider,
+            **kwargs,
         )
 
     yield make

@@ -34,7 +34,9 @@ def should_raise() -> bool:
     """True when internal errors propagate (tests) instead of being swallowed."""
     if _override is not None:
         return _override
-    return "PYTEST_CURRENT_TEST" in os.environ or os.environ.get("GENOPS_RAISE_INTERNAL_ERRORS") == "1"
+    return (
+        "PYTEST_CURRENT_TEST" in os.environ or os.environ.get("GENOPS_RAISE_INTERNAL_ERRORS") == "1"
+    )
 
 
 @contextmanager
@@ -55,8 +57,11 @@ def report(exc: BaseException, where: str) -> None:
         first = where not in _logged
         _logged.add(where)
     if first:
-        log.error("genops internal error in %s (further ones are counted, not logged)", where,
-                  exc_info=exc)
+        log.error(
+            "genops internal error in %s (further ones are counted, not logged)",
+            where,
+            exc_info=exc,
+        )
     hook = _counter_hook
     if hook is not None:
         try:

@@ -44,8 +44,9 @@ def governed(
 
     ::
 
+        estimate = genops.RequestEstimate(input_tokens=1200, max_output_tokens=400)
         with genops.governed("summarise", provider="anthropic", model="claude-sonnet-4-5",
-                             request=genops.RequestEstimate(input_tokens=1200, max_output_tokens=400)) as unit:
+                             request=estimate) as unit:
             msg = client.messages.create(...)
             unit.record_usage(raw=msg.usage, response_model=msg.model)
 
@@ -261,11 +262,15 @@ def register_policy(
     engine = runtime.engine
     add = getattr(engine, "add", None)
     if not callable(add):
-        raise TypeError(f"the configured policy engine {type(engine).__name__} does not accept policies")
+        raise TypeError(
+            f"the configured policy engine {type(engine).__name__} does not accept policies"
+        )
     built: Policy
     if isinstance(policy, str):
         if check is not None:
-            built = CallablePolicy(policy, check, reason_code, enforcement=enforcement, reason=reason)
+            built = CallablePolicy(
+                policy, check, reason_code, enforcement=enforcement, reason=reason
+            )
         elif "type" in spec:
             from genops.policy import loader
 

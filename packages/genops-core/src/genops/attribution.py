@@ -45,14 +45,18 @@ class Attribution:
             if value is None:
                 continue
             if not isinstance(value, str):
-                raise TypeError(f"attribution field {f.name!r} must be a str, got {type(value).__name__}")
+                raise TypeError(
+                    f"attribution field {f.name!r} must be a str, got {type(value).__name__}"
+                )
             if not value.strip():
                 raise ValueError(f"attribution field {f.name!r} must not be empty")
 
     def over(self, base: Attribution) -> Attribution:
         """Return ``base`` with every field that is set here replacing base's."""
         changes = {
-            name: getattr(self, name) for name in A.ATTRIBUTION_FIELDS if getattr(self, name) is not None
+            name: getattr(self, name)
+            for name in A.ATTRIBUTION_FIELDS
+            if getattr(self, name) is not None
         }
         return replace(base, **changes) if changes else base
 
@@ -76,7 +80,9 @@ class Attribution:
 
 
 EMPTY = Attribution()
-_current: contextvars.ContextVar[Attribution] = contextvars.ContextVar("genops_attribution", default=EMPTY)
+_current: contextvars.ContextVar[Attribution] = contextvars.ContextVar(
+    "genops_attribution", default=EMPTY
+)
 
 
 @contextmanager

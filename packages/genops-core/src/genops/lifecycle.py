@@ -6,8 +6,9 @@
 Every integration drives this class; none re-implements a step. As a context
 manager (sync or async)::
 
+    estimate = genops.RequestEstimate(input_tokens=900, max_output_tokens=300)
     with genops.governed("support-reply", provider="openai", model="gpt-4o-mini",
-                         request=genops.RequestEstimate(input_tokens=900, max_output_tokens=300)) as unit:
+                         request=estimate) as unit:
         response = client.chat.completions.create(...)
         unit.record_usage(raw=response.usage, response_model=response.model)
 
@@ -38,7 +39,6 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from genops import _safety
 from genops import attributes as A
-from genops._version import SPEC_VERSION
 from genops.attribution import Attribution, resolve_attribution
 from genops.decision import PolicyDecision, PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Estimate, UnitRequest
@@ -57,8 +57,23 @@ _cost_owner: contextvars.ContextVar[GovernedUnit | None] = contextvars.ContextVa
 )
 
 _OPERATION_TYPES = frozenset(
-    {"inference", "embedding", "completion", "chat", "tool", "agent", "retrieval", "workflow",
-     "fine_tune", "rerank", "image", "audio", "moderation", "batch", "function"}
+    {
+        "inference",
+        "embedding",
+        "completion",
+        "chat",
+        "tool",
+        "agent",
+        "retrieval",
+        "workflow",
+        "fine_tune",
+        "rerank",
+        "image",
+        "audio",
+        "moderation",
+        "batch",
+        "function",
+    }
 )
 
 
@@ -91,8 +106,12 @@ class RequestEstimate:
     def __post_init__(self) -> None:
         for name in ("input_tokens", "max_output_tokens"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError(f"RequestEstimate.{name} must be an int >= 0 or None, got {value!r}")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ValueError(
+                    f"RequestEstimate.{name} must be an int >= 0 or None, got {value!r}"
+                )
         if isinstance(self.texts, str):
             object.__setattr__(self, "texts", (self.texts,))
 
@@ -345,7 +364,9 @@ class GovernedUnit:
         parent = self._parent
         if isinstance(parent, Span):
             parent = trace.set_span_in_context(parent)
-        return rt.instruments.tracer.start_span(name, context=parent, kind=self._kind, attributes=attrs)
+        return rt.instruments.tracer.start_span(
+            name, context=parent, kind=self._kind, attributes=attrs
+        )
 
     def _record_decisions(self, admission: Admission) -> None:
         span = self.span
@@ -377,14 +398,22 @@ class GovernedUnit:
         for d in decisions:
             self._rt.instruments.decisions.add(
                 1,
-                {**labels, A.POLICY_RESULT: d.result.value,
-                 **({A.POLICY_REASON_CODE: d.reason_code} if d.reason_code else {})},
+                {
+                    **labels,
+                    A.POLICY_RESULT: d.result.value,
+                    **({A.POLICY_REASON_CODE: d.reason_code} if d.reason_code else {}),
+                },
             )
 
     def _record_reservation(self, admission: Admission) -> None:
         span = self.span
-        span.set_attributes({A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit})
-        ev: dict[str, Any] = {A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit}
+        span.set_attributes(
+            {A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit}
+        )
+        ev: dict[str, Any] = {
+            A.ACCOUNTING_RESERVED: admission.reserved,
+            A.ACCOUNTING_UNIT: admission.unit,
+        }
         if admission.budget is not None:
             ev[A.BUDGET_NAME] = admission.budget.name
             ev[A.BUDGET_REMAINING] = admission.budget.remaining
@@ -509,9 +538,7 @@ class GovernedUnit:
         """Extra span attributes from the adapter."""
         self.span.set_attributes(attributes)
 
-    def record_content(
-        self, *, input_messages: Any = None, output_messages: Any = None
-    ) -> None:
+    def record_content(self, *, input_messages: Any = None, output_messages: Any = None) -> None:
         """Record prompts/responses — only when content capture is enabled (opt-in).
 
         Strings inside are passed through the content policy's redaction first.
@@ -684,11 +711,10 @@ class GovernedUnit:
 
         if self.rollup is not None:
             self.rollup.close()
-        elif self.model:
-            if self._rollup is not None:
-                self._rollup.add(
-                    cost, usage.input_tokens if usage else 0, usage.output_tokens if usage else 0
-                )
+        elif self.model and self._rollup is not None:
+            self._rollup.add(
+                cost, usage.input_tokens if usage else 0, usage.output_tokens if usage else 0
+            )
         span.end()
 
     # ------------------------------------------------------------------ context manager

@@ -139,7 +139,16 @@ class PriceOverride:
 
 
 _OVERRIDE_KEYS = frozenset(
-    {"provider", "model", "input", "output", "cache_read", "cache_write", "reasoning", "effective_from"}
+    {
+        "provider",
+        "model",
+        "input",
+        "output",
+        "cache_read",
+        "cache_write",
+        "reasoning",
+        "effective_from",
+    }
 )
 
 
@@ -157,7 +166,9 @@ def _decimal(value: Any, where: str, field: str) -> Decimal:
     return result
 
 
-def parse_overrides(entries: Iterable[Mapping[str, Any]], *, origin: str = "prices") -> list[PriceOverride]:
+def parse_overrides(
+    entries: Iterable[Mapping[str, Any]], *, origin: str = "prices"
+) -> list[PriceOverride]:
     """Validate override entries; errors name the origin, the entry and the field."""
     result: list[PriceOverride] = []
     for index, entry in enumerate(entries):
@@ -205,7 +216,9 @@ def parse_overrides(entries: Iterable[Mapping[str, Any]], *, origin: str = "pric
     return result
 
 
-def load_overrides(source: str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> list[PriceOverride]:
+def load_overrides(
+    source: str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> list[PriceOverride]:
     """Load overrides from a YAML file path, a ``{"prices": [...]}`` dict or a list."""
     origin = "prices"
     data: Any = source
@@ -229,7 +242,9 @@ class OverridePriceSource:
 
     def __init__(self, overrides: Iterable[PriceOverride], *, today: date | None = None) -> None:
         self._today = today
-        self._overrides = sorted(overrides, key=lambda o: o.effective_from or date.min, reverse=True)
+        self._overrides = sorted(
+            overrides, key=lambda o: o.effective_from or date.min, reverse=True
+        )
 
     def lookup(self, provider: str | None, model: str) -> ModelPricing | None:
         today = self._today or datetime.now(UTC).date()
@@ -297,7 +312,9 @@ class GenaiPricesSource:
     def lookup(self, provider: str | None, model: str) -> ModelPricing | None:
         provider_id = _PROVIDER_IDS.get(provider, provider) if provider else None
         try:
-            found_provider, info = self._snapshot.find_provider_model(model, None, provider_id, None)
+            found_provider, info = self._snapshot.find_provider_model(
+                model, None, provider_id, None
+            )
         except LookupError:
             # Unknown model, or a provider genai-prices does not price (a local Ollama,
             # a private gateway): the cost is unknown, not another provider's price.

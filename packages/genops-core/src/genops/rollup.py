@@ -21,19 +21,29 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
 from genops import attributes as A
 
-_current: contextvars.ContextVar[Rollup | None] = contextvars.ContextVar("genops_rollup", default=None)
+_current: contextvars.ContextVar[Rollup | None] = contextvars.ContextVar(
+    "genops_rollup", default=None
+)
 
 
 class Rollup:
     """Thread-safe accumulator of descendants' cost and tokens for one span."""
 
-    __slots__ = ("_closed", "_lock", "cost", "input_tokens", "output_tokens", "parent", "span",
-                 "units", "unknown_cost_units")
+    __slots__ = (
+        "_closed",
+        "_lock",
+        "cost",
+        "input_tokens",
+        "output_tokens",
+        "parent",
+        "span",
+        "units",
+        "unknown_cost_units",
+    )
 
     def __init__(self, span: Span | None, parent: Rollup | None = None) -> None:
         self.span = span
@@ -46,7 +56,9 @@ class Rollup:
         self._closed = False
         self._lock = threading.Lock()
 
-    def add(self, cost: Decimal | None, input_tokens: int, output_tokens: int, units: int = 1) -> None:
+    def add(
+        self, cost: Decimal | None, input_tokens: int, output_tokens: int, units: int = 1
+    ) -> None:
         """Add one finished unit (or a child roll-up's totals); propagates upwards."""
         node: Rollup | None = self
         while node is not None:
@@ -121,5 +133,3 @@ def rollup_span(
         finally:
             _current.reset(token)
             rollup.close()
-
-

@@ -178,8 +178,12 @@ def init(
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
-    for name, value in (("service_name", service_name), ("environment", environment),
-                        ("team", team), ("project", project)):
+    for name, value in (
+        ("service_name", service_name),
+        ("environment", environment),
+        ("team", team),
+        ("project", project),
+    ):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
     if capture_content is not None and not isinstance(capture_content, bool):

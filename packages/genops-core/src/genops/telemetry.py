@@ -31,7 +31,8 @@ def _exporter_names(kind: str) -> list[str]:
 
 def _protocol(kind: str) -> str:
     return os.environ.get(
-        f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL", os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        f"OTEL_EXPORTER_OTLP_{kind}_PROTOCOL",
+        os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
     ).lower()
 
 
@@ -60,7 +61,9 @@ def build_tracer_provider(service_name: str, environment: str) -> TracerProvider
                 )
             exporter = OTLPSpanExporter()
         else:
-            raise ValueError(f"OTEL_TRACES_EXPORTER: unsupported exporter {name!r} (otlp, console, none)")
+            raise ValueError(
+                f"OTEL_TRACES_EXPORTER: unsupported exporter {name!r} (otlp, console, none)"
+            )
         provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider
 
@@ -88,14 +91,18 @@ def build_meter_provider(service_name: str, environment: str) -> MeterProvider:
             exporter = ConsoleMetricExporter()
         elif name == "otlp":
             if _protocol("METRICS") == "grpc":
-                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
+                from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
+                    OTLPMetricExporter,
+                )
             else:
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
                     OTLPMetricExporter,
                 )
             exporter = OTLPMetricExporter()
         else:
-            raise ValueError(f"OTEL_METRICS_EXPORTER: unsupported exporter {name!r} (otlp, console, none)")
+            raise ValueError(
+                f"OTEL_METRICS_EXPORTER: unsupported exporter {name!r} (otlp, console, none)"
+            )
         readers.append(PeriodicExportingMetricReader(exporter))
     return SdkMeterProvider(resource=resource, metric_readers=readers)
 
@@ -179,10 +186,14 @@ class Instruments:
                 description="AI workload units whose cost is unknown (no price for the model).",
             ),
             decisions=meter.create_counter(
-                A.METRIC_POLICY_DECISIONS, unit="{decision}", description="Policy decisions by result."
+                A.METRIC_POLICY_DECISIONS,
+                unit="{decision}",
+                description="Policy decisions by result.",
             ),
             budget_alerts=meter.create_counter(
-                A.METRIC_BUDGET_ALERTS, unit="{alert}", description="Budget alert thresholds crossed."
+                A.METRIC_BUDGET_ALERTS,
+                unit="{alert}",
+                description="Budget alert thresholds crossed.",
             ),
             internal_errors=meter.create_counter(
                 A.METRIC_INTERNAL_ERRORS,

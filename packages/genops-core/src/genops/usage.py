@@ -4,8 +4,8 @@ Convention (the OpenTelemetry GenAI one): ``input_tokens`` **includes** cache-re
 cache-write tokens, ``output_tokens`` **includes** reasoning tokens. Providers that
 report them separately (Anthropic, Bedrock, Gemini) are summed on the way in.
 
-    >>> Usage.from_provider({"prompt_tokens": 12, "completion_tokens": 3})
-    Usage(input_tokens=12, output_tokens=3, cache_read_tokens=0, cache_write_tokens=0, reasoning_tokens=0)
+    >>> Usage.from_provider({"prompt_tokens": 12, "completion_tokens": 3}).total_tokens
+    15
 """
 
 from __future__ import annotations
@@ -97,7 +97,9 @@ class Usage:
                 input_tokens=_int(prompt),
                 output_tokens=_int(_get(raw, "completion_tokens")),
                 cache_read_tokens=_int(_get(pdet, "cached_tokens")) if pdet is not None else 0,
-                cache_write_tokens=_int(_get(pdet, "cache_write_tokens")) if pdet is not None else 0,
+                cache_write_tokens=_int(_get(pdet, "cache_write_tokens"))
+                if pdet is not None
+                else 0,
                 reasoning_tokens=_int(_get(cdet, "reasoning_tokens")) if cdet is not None else 0,
             )
         # Gemini usageMetadata (candidates exclude thoughts; prompt includes cached content).
@@ -108,7 +110,9 @@ class Usage:
             return cls(
                 input_tokens=_int(gem_prompt),
                 output_tokens=candidates + thoughts,
-                cache_read_tokens=_int(_get(raw, "cachedContentTokenCount", "cached_content_token_count")),
+                cache_read_tokens=_int(
+                    _get(raw, "cachedContentTokenCount", "cached_content_token_count")
+                ),
                 reasoning_tokens=thoughts,
             )
         # Bedrock Converse: inputTokens exclude cache reads/writes.
@@ -142,7 +146,9 @@ class Usage:
         idet = _get(raw, "input_tokens_details", "input_token_details")
         odet = _get(raw, "output_tokens_details", "output_token_details")
         cache_read = _int(_get(idet, "cached_tokens", "cache_read")) if idet is not None else 0
-        cache_write = _int(_get(idet, "cache_creation", "cache_write_tokens")) if idet is not None else 0
+        cache_write = (
+            _int(_get(idet, "cache_creation", "cache_write_tokens")) if idet is not None else 0
+        )
         reasoning = _int(_get(odet, "reasoning_tokens", "reasoning")) if odet is not None else 0
         return cls(
             input_tokens=_int(input_tokens),
