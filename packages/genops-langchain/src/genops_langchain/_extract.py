@@ -1,0 +1,236 @@
+"""Small, isolated readers of LangChain callback arguments.
+
+Each function reads one thing (provider, model, max tokens, usage, response
+metadata, attribution) without serialising anything; callers guard each call so
+one odd value loses only its own attribute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from genops import Attribution
+
+#: Prefix of the LangChain ``metadata`` keys (and ``tags``) the handler reads attribution
+#: from: ``genops_team``, ``genops_project``, ``genops_environment``, ``genops_customer_id``,
+#: ``genops_feature``, ``genops_cost_center``, ``genops_session_id``.
+METADATA_PREFIX = "genops_"
+#: Metadata key that marks a runnable as an agent (value: the agent's name).
+AGENT_METADATA_KEY = "genops_agent"
+
+#: LangChain ``ls_provider`` values → OpenTelemetry ``gen_ai.provider.name`` values.
+PROVIDERS: Mapping[str, str] = {
+    "openai": "openai",
+    "azure": "azure.ai.openai",
+    "azure_openai": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "anthropic": "anthropic",
+    "bedrock": "aws.bedrock",
+    "amazon_bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock",
+    "google_genai": "gcp.gemini",
+    "google_vertexai": "gcp.vertex_ai",
+    "google_anthropic_vertex": "gcp.vertex_ai",
+    "vertexai": "gcp.vertex_ai",
+    "mistral": "mistral_ai",
+    "mistralai": "mistral_ai",
+    "groq": "groq",
+    "deepseek": "deepseek",
+    "xai": "x_ai",
+    "cohere": "cohere",
+    "perplexity": "perplexity",
+    "ibm": "ibm.watsonx.ai",
+    "watsonx": "ibm.watsonx.ai",
+}
+
+_MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "_type")
+_MAX_TOKEN_PARAMS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict")
+
+
+def provider(metadata: Mapping[str, Any] | None) -> str | None:
+    """Semconv provider name from ``ls_provider`` (unknown values pass through)."""
+    if not metadata:
+        return None
+    value = metadata.get("ls_provider")
+    if not isinstance(value, str) or not value:
+        return None
+    return PROVIDERS.get(value.lower(), value.lower())
+
+
+def model(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> str | None:
+    """The requested model: ``ls_model_name``, else the invocation params.
+
+    Falls back to the model class's ``_type`` (e.g. ``"openai-chat"``) so a run
+    always has a model name; its price is then unknown, never zero.
+    """
+    if metadata:
+        value = metadata.get("ls_model_name")
+        if isinstance(value, str) and value:
+            return value
+    if params:
+        for key in _MODEL_PARAMS:
+            value = params.get(key)
+            if isinstance(value, str) and value:
+                return value
+    return None
+
+
+def max_tokens(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> int | None:
+    """The request's output-token cap, when the model declares one."""
+    candidates: list[Any] = []
+    if metadata:
+        candidates.append(metadata.get("ls_max_tokens"))
+    if params:
+        candidates.extend(params.get(k) for k in _MAX_TOKEN_PARAMS)
+    for value in candidates:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+def message_texts(messages: Sequence[Any]) -> list[str]:
+    """The text parts of chat messages (references, no copies or serialisation)."""
+    texts: list[str] = []
+    for message in messages:
+        content = getattr(message, "content", None)
+        if isinstance(content, str):
+            if content:
+                texts.append(content)
+        elif isinstance(content, list):
+            for block in content:
+                if isinstance(block, str):
+                    texts.append(block)
+                elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
+                    texts.append(block["text"])
+    return texts
+
+
+def attribution(
+    metadata: Mapping[str, Any] | None, tags: Sequence[str] | None
+) -> Attribution | None:
+    """Attribution from run metadata (``genops_team`` …) and tags (``genops_team:support``).
+
+    Metadata wins over tags. ``None`` when the run carries none.
+    """
+    found: dict[str, str] = {}
+    if tags:
+        for tag in tags:
+            if isinstance(tag, str) and tag.startswith(METADATA_PREFIX) and ":" in tag:
+                key, _, value = tag.partition(":")
+                if value.strip():
+                    found[key] = value
+    if metadata:
+        for key, value in metadata.items():
+            if isinstance(key, str) and key.startswith(METADATA_PREFIX):
+                found[key] = value
+    if not found:
+        return None
+    result = Attribution.from_mapping(found, prefix=METADATA_PREFIX)
+    return result if result.as_dict() else None
+
+
+def agent_name(metadata: Mapping[str, Any] | None, run_name: str) -> str | None:
+    """The agent name a chain run declares through ``metadata={"genops_agent": ...}``."""
+    if not metadata:
+        return None
+    value = metadata.get(AGENT_METADATA_KEY)
+    if isinstance(value, str) and value:
+        return value
+    if value is True:
+        return run_name
+    return None
+
+
+def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], default: str) -> str:
+    """The run's name: ``run_name``/``get_name()`` LangChain passes, else the serialized id."""
+    name = kwargs.get("name")
+    if isinstance(name, str) and name:
+        return name
+    if serialized:
+        name = serialized.get("name")
+        if isinstance(name, str) and name:
+            return name
+        ident = serialized.get("id")
+        if isinstance(ident, list) and ident and isinstance(ident[-1], str):
+            return ident[-1]
+    return default
+
+
+def first_generation(response: Any) -> Any:
+    """The first generation of an ``LLMResult``, or ``None``."""
+    generations = getattr(response, "generations", None)
+    if generations and generations[0]:
+        return generations[0][0]
+    return None
+
+
+def usage(response: Any, generation: Any) -> Any:
+    """Raw usage: the message's ``usage_metadata``, else ``llm_output`` token usage."""
+    message = getattr(generation, "message", None)
+    raw = getattr(message, "usage_metadata", None)
+    if raw:
+        return raw
+    llm_output = getattr(response, "llm_output", None)
+    if isinstance(llm_output, Mapping):
+        for key in ("token_usage", "usage"):
+            value = llm_output.get(key)
+            if value:
+                return value
+    return None
+
+
+def response_info(response: Any, generation: Any) -> tuple[str | None, str | None, list[str]]:
+    """(response model, response id, finish reasons) from the generation and ``llm_output``."""
+    message = getattr(generation, "message", None)
+    meta = getattr(message, "response_metadata", None)
+    info = getattr(generation, "generation_info", None)
+    llm_output = getattr(response, "llm_output", None)
+    sources = [m for m in (meta, info, llm_output) if isinstance(m, Mapping)]
+    response_model = None
+    response_id = None
+    finish: list[str] = []
+    for source in sources:
+        if response_model is None:
+            value = source.get("model_name") or source.get("model")
+            if isinstance(value, str) and value:
+                response_model = value
+        if response_id is None:
+            value = source.get("id")
+            if isinstance(value, str) and value:
+                response_id = value
+        if not finish:
+            value = source.get("finish_reason") or source.get("stop_reason")
+            if isinstance(value, str) and value:
+                finish = [value]
+    if response_id is None:
+        value = getattr(message, "id", None)
+        # LangChain invents "run-…"/"lc_run-…" ids when the provider gave none.
+        if isinstance(value, str) and value and not value.startswith(("run-", "lc_run-")):
+            response_id = value
+    return response_model, response_id, finish
+
+
+def input_messages(messages: Sequence[Any]) -> list[dict[str, Any]]:
+    """Chat messages as semconv-style dicts (content capture only)."""
+    return [
+        {"role": getattr(m, "type", "unknown"), "content": getattr(m, "content", "")}
+        for m in messages
+    ]
+
+
+def output_messages(response: Any) -> list[dict[str, Any]]:
+    """Generated messages as semconv-style dicts (content capture only)."""
+    out: list[dict[str, Any]] = []
+    for generations in getattr(response, "generations", None) or ():
+        for generation in generations:
+            message = getattr(generation, "message", None)
+            if message is None:
+                out.append({"role": "assistant", "content": getattr(generation, "text", "")})
+                continue
+            item: dict[str, Any] = {"role": "assistant", "content": message.content}
+            tool_calls = getattr(message, "tool_calls", None)
+            if tool_calls:
+                item["tool_calls"] = [dict(tc) for tc in tool_calls]
+            out.append(item)
+    return out
