@@ -394,16 +394,21 @@ class GovernedUnit:
         if winner.reason:
             attrs[A.POLICY_REASON] = winner.reason
         span.set_attributes(attrs)
-        labels = self._metric_labels()
-        for d in decisions:
-            self._rt.instruments.decisions.add(
-                1,
-                {
-                    **labels,
-                    A.POLICY_RESULT: d.result.value,
-                    **({A.POLICY_REASON_CODE: d.reason_code} if d.reason_code else {}),
-                },
-            )
+        # ALLOWED decisions are not counted (the duration histogram counts every unit
+        # that ran); the counter answers "who was warned/blocked, by which rule".
+        violations = [d for d in decisions if d.reason_code is not None]
+        if violations:
+            labels = self._metric_labels()
+            for d in violations:
+                self._rt.instruments.decisions.add(
+                    1,
+                    {
+                        **labels,
+                        A.POLICY_RESULT: d.result.value,
+                        A.POLICY_REASON_CODE: d.reason_code,
+                        **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
+                    },
+                )
 
     def _record_reservation(self, admission: Admission) -> None:
         span = self.span

@@ -1,0 +1,113 @@
+"""Sessions: whole-workspace tests, one per package (only that package, core and its
+framework installed), lint, types, benchmarks, and the newest-SDK compatibility run.
+
+    uv run nox -l            # list
+    uv run nox -s core       # genops-core alone
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.sessions = ["tests", "lint", "types"]
+
+PYTHON = "3.11"
+TEST_DEPS = ["pytest>=8.3", "pytest-asyncio>=0.24", "hypothesis>=6.100", "PyYAML"]
+CORE = "./packages/genops-core"
+NATIVE = "./packages/genops-native"
+LANGCHAIN = "./packages/genops-langchain"
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole workspace, exactly as CI runs it (locked dependencies)."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        f"--python={session.virtualenv.location}",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def core(session: nox.Session) -> None:
+    """genops-core on its own: proves `import genops` needs nothing else."""
+    session.install(CORE, *TEST_DEPS, "redis>=5", "psycopg[binary]>=3.2")
+    session.run("python", "-c", "import genops, sys; assert 'openai' not in sys.modules")
+    paths = [p for p in ("tests/core", "tests/policy", "tests/ledger") if Path(p).is_dir()]
+    session.run("pytest", *paths, *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def native(session: nox.Session) -> None:
+    """genops-native with the resolved openai (<3, crewai's cap) and anthropic SDKs."""
+    session.install(
+        CORE,
+        f"{NATIVE}[openai,anthropic]",
+        *TEST_DEPS,
+        "httpx",
+        "vcrpy>=7",
+        "pytest-recording>=0.13",
+        "openai<3",
+    )
+    session.run("pytest", "tests/native", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def native_openai3(session: nox.Session) -> None:
+    """genops-native against the newest openai 3.x (outside the workspace lock)."""
+    session.install(
+        CORE,
+        f"{NATIVE}[anthropic]",
+        *TEST_DEPS,
+        "httpx",
+        "vcrpy>=7",
+        "pytest-recording>=0.13",
+        "openai>=3",
+    )
+    session.run("python", "-c", "import openai; print('openai', openai.__version__)")
+    session.run("pytest", "tests/native", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def langchain(session: nox.Session) -> None:
+    """genops-langchain with langchain-core only (plus the native package for the
+    no-double-counting test through langchain-openai)."""
+    session.install(
+        CORE, LANGCHAIN, f"{NATIVE}[openai]", *TEST_DEPS, "httpx", "langchain-openai", "openai<3"
+    )
+    session.run("pytest", "tests/langchain", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check + ruff format --check over the whole repository."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def types(session: nox.Session) -> None:
+    """mypy --strict on genops-core."""
+    session.install(CORE, "mypy>=1.13", "types-PyYAML", "redis>=5", "psycopg[binary]>=3.2")
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Every benchmark in benchmarks/, each against its baseline in the same run."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        f"--python={session.virtualenv.location}",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+    )
+    for script in sorted(Path("benchmarks").glob("bench_*.py")):
+        session.run("python", str(script))
