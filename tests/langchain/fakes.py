@@ -28,14 +28,20 @@ USAGE = {
 }
 
 
-def answer(text: str, *, tool_calls: list[dict[str, Any]] | None = None, n: int = 1) -> AIMessage:
+def answer(
+    text: str,
+    *,
+    tool_calls: list[dict[str, Any]] | None = None,
+    n: int = 1,
+    model: str = "gpt-4o-mini-2024-07-18",
+) -> AIMessage:
     """An AIMessage as a provider integration would build it (usage + response metadata)."""
     return AIMessage(
         content=text,
         tool_calls=tool_calls or [],
         usage_metadata=USAGE,  # type: ignore[arg-type]
         response_metadata={
-            "model_name": "gpt-4o-mini-2024-07-18",
+            "model_name": model,
             "finish_reason": "tool_calls" if tool_calls else "stop",
             "id": f"chatcmpl-{n}",
         },
