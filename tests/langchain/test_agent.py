@@ -12,6 +12,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from genops import attributes as A
 from tests.langchain.conftest import by_name, parent_of, tree
 from tests.langchain.fakes import FakeChat, answer, get_time, get_weather, tool_call
+from tests.spec import assert_compliant
 
 TOOLS = {t.name: t for t in (get_weather, get_time)}
 COST = 0.00024
@@ -98,6 +99,7 @@ def test_agent_with_two_tool_calls(telemetry, handler):
         "chat gpt-4o-mini",
     ]
     for chat in (first, second):
+        assert_compliant(chat)
         assert [e.name for e in chat.events] == [
             A.EVENT_POLICY_EVALUATED,
             A.EVENT_BUDGET_RESERVATION,

@@ -13,6 +13,7 @@ import genops
 from genops import attributes as A
 from tests.langchain.conftest import by_name, parent_of, same_trace, tree
 from tests.langchain.fakes import DOCS, FakeChat, KeywordRetriever, answer
+from tests.spec import assert_compliant
 
 COST = 0.00024  # 600 × $0.15/M + 400 cached × $0.075/M + 200 × $0.60/M (gpt-4o-mini)
 QUESTION = "how long do refunds take?"
@@ -96,7 +97,8 @@ def test_rag_chain_span_tree_attributes_and_rollup(telemetry, handler):
     for name in ("ChatPromptTemplate", "StrOutputParser", "format_docs", "RunnablePassthrough"):
         assert dict(names[name][0].attributes) == {}, name
 
-    # the chat unit: every attribute accounted for, nothing unexpected
+    # the chat unit: a compliant AWU, every attribute accounted for, nothing unexpected
+    assert_compliant(chat)
     attrs = dict(chat.attributes)
     reserved = attrs.pop(A.ACCOUNTING_RESERVED)
     actual = attrs.pop(A.ACCOUNTING_ACTUAL)
