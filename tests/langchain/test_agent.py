@@ -165,3 +165,26 @@ def test_failing_tool_ends_spans_with_error_type(telemetry, handler):
     # the unit that finished before the failure is still in the roll-up
     assert agent_span.attributes[A.ROLLUP_UNITS] == 1
     assert handler.open_runs == 0
+
+
+def test_a_chain_reporting_agent_actions_becomes_an_agent_span(telemetry, handler):
+    from langchain_core.agents import AgentAction, AgentFinish
+    from langchain_core.callbacks import CallbackManagerForChainRun
+
+    model = FakeChat.cycling(answer("done"))
+
+    def planner(question: str, run_manager: CallbackManagerForChainRun) -> str:
+        run_manager.on_agent_action(AgentAction(tool="search", tool_input=question, log=""))
+        out = model.invoke(question, config={"callbacks": run_manager.get_child()})
+        run_manager.on_agent_finish(AgentFinish(return_values={"output": out.content}, log=""))
+        return str(out.content)
+
+    pipeline = RunnableLambda(lambda q: q) | RunnableLambda(planner)
+    pipeline.invoke("plan", config={"callbacks": [handler]})
+    spans = telemetry.spans()
+    agent = telemetry.span("invoke_agent planner")
+    assert agent.attributes[A.GEN_AI_OPERATION_NAME] == "invoke_agent"
+    assert agent.attributes[A.GEN_AI_AGENT_NAME] == "planner"
+    assert agent.attributes[A.ROLLUP_UNITS] == 1
+    assert parent_of(telemetry.span("chat gpt-4o-mini"), spans) is agent
+    assert parent_of(agent, spans).name == "invoke_workflow RunnableSequence"

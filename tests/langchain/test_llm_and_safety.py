@@ -85,3 +85,30 @@ def test_internal_errors_never_break_the_app_outside_tests(telemetry, runtime):
     # under pytest (the default) the same bug is raised, so it cannot hide
     with pytest.raises(AttributeError):
         handler.on_tool_start(bad_serialized, "x", run_id=uuid4())
+
+
+def test_cache_creation_and_reasoning_tokens_from_usage_metadata(telemetry, handler):
+    from langchain_core.messages import AIMessage
+
+    from tests.langchain.fakes import FakeChat
+
+    reply = AIMessage(
+        content="ok",
+        usage_metadata={
+            "input_tokens": 2000,
+            "output_tokens": 300,
+            "total_tokens": 2300,
+            "input_token_details": {"cache_read": 1200, "cache_creation": 500},
+            "output_token_details": {"reasoning": 100},
+        },
+    )
+    model = FakeChat.cycling(reply, provider="anthropic", model_name="claude-sonnet-4-5")
+    model.invoke("hi", config={"callbacks": [handler]})
+    attrs = telemetry.span("chat claude-sonnet-4-5").attributes
+    assert attrs[A.GEN_AI_PROVIDER_NAME] == "anthropic"
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 2000
+    assert attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 1200
+    assert attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] == 500
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 300
+    assert attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 100
+    assert attrs[A.COST_TOTAL] > 0

@@ -207,3 +207,24 @@ async def test_rag_ainvoke_astream_and_abatch(telemetry, handler):
     _check_rag_trace(spans, streamed=False)
     assert handler.open_runs == 0
     assert model.stats["calls"] == 5
+
+
+async def test_chain_inside_a_genops_rollup_adds_to_it(telemetry, handler):
+    """``genops.rollup_span`` / ``track_usage`` around LangChain: one number for the turn."""
+    chain = rag_chain(FakeChat.cycling(answer("5 days")))
+
+    @genops.track_usage("support-turn")
+    async def turn() -> None:
+        await chain.ainvoke(QUESTION, config={"callbacks": [handler]})
+        await chain.ainvoke(QUESTION, config={"callbacks": [handler]})
+
+    with genops.rollup_span("request"):
+        await turn()
+    spans = telemetry.spans()
+    outer = telemetry.span("request")
+    unit = next(s for s in spans if s.attributes.get(A.OPERATION_NAME) == "support-turn")
+    for span in (outer, unit):
+        assert span.attributes[A.ROLLUP_UNITS] == 2
+        assert span.attributes[A.ROLLUP_COST_TOTAL] == pytest.approx(2 * COST)
+    for root in by_name(spans)["invoke_workflow support-rag"]:
+        assert parent_of(root, spans) is unit
