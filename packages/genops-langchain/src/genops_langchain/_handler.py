@@ -274,7 +274,15 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
-            self._end_run(run_id, None)
+            entry = self._pop(run_id)
+            if entry is None:
+                return
+            # langchain-core < 1 does not pass tool_call_id to on_tool_start; the
+            # ToolMessage a tool call returns carries it.
+            call_id = getattr(output, "tool_call_id", None)
+            if entry.owned and isinstance(call_id, str) and call_id:
+                entry.span.set_attribute(A.GEN_AI_TOOL_CALL_ID, call_id)
+            _end(entry, None)
         except Exception as exc:
             _safety.report(exc, "langchain on_tool_end")
 
