@@ -188,3 +188,37 @@ def test_a_chain_reporting_agent_actions_becomes_an_agent_span(telemetry, handle
     assert agent.attributes[A.ROLLUP_UNITS] == 1
     assert parent_of(telemetry.span("chat gpt-4o-mini"), spans) is agent
     assert parent_of(agent, spans).name == "invoke_workflow RunnableSequence"
+
+
+def test_a_chain_inside_a_tool_of_an_agent_is_not_another_agent(telemetry, handler):
+    """Metadata is inherited: the chain a tool runs still carries ``genops_agent``."""
+    from langchain_core.tools import tool
+
+    inner = RunnableLambda(lambda city: f"sunny in {city}").with_config(run_name="lookup")
+
+    @tool
+    def get_weather(city: str, config: RunnableConfig) -> str:
+        """The weather in a city."""
+        return inner.invoke(city, config=config)
+
+    tools = {**TOOLS, "get_weather": get_weather}
+    model = agent_model()
+    bound = model.bind_tools(list(tools.values()))
+
+    def loop(question: str, config: RunnableConfig) -> str:
+        messages: list[BaseMessage] = [HumanMessage(question)]
+        while True:
+            ai = bound.invoke(messages, config=config)
+            messages.append(ai)
+            if not ai.tool_calls:
+                return str(ai.content)
+            for call in ai.tool_calls:
+                messages.append(tools[call["name"]].invoke(call, config=config))
+
+    agent = RunnableLambda(loop).with_config(
+        run_name="support-agent", metadata={"genops_agent": "support-agent"}
+    )
+    agent.invoke("weather?", config={"callbacks": [handler]})
+    spans = telemetry.spans()
+    assert len(by_name(spans)["invoke_agent support-agent"]) == 1
+    assert parent_of(telemetry.span("lookup"), spans).name == "execute_tool get_weather"

@@ -146,6 +146,8 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
         if parent is not None:
             ctx = trace.set_span_in_context(parent.span)
             parent_rollup = parent.rollup
+            if agent is None:
+                agent = parent.agent  # runs inside an agent belong to it (metadata is inherited)
         else:
             ctx = otel_context.get_current()
             parent_rollup = current_rollup()
@@ -202,7 +204,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
                 attrs.update(self._root_attribution(metadata, tags))
                 self._start_span(run_id, parent_run_id, f"{A.OP_INVOKE_WORKFLOW} {name}", attrs)
             else:
-                self._start_span(run_id, parent_run_id, name, None, agent=parent.agent)
+                self._start_span(run_id, parent_run_id, name, None)
         except Exception as exc:
             _safety.report(exc, "langchain on_chain_start")
 
