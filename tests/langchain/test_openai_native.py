@@ -166,3 +166,22 @@ def _assert_one_cost_bearing(telemetry, mode: str, *, streamed: bool, calls: int
     # the cost counter (cumulative over the test) grew by exactly one call's cost
     cost_points = telemetry.metrics()[A.METRIC_COST]
     assert sum(p.value for p in cost_points) == pytest.approx(calls * COST), mode
+
+
+def test_chatopenai_inside_a_users_unit_is_counted_once(telemetry, runtime, handler, chat):
+    """User unit → LangChain run (plain span) → native SDK layer: the SDK layer adds the
+    call to the user's unit; the handler sees that and does not add it again."""
+    import genops
+
+    for stream in (False, True):
+        telemetry.exporter.clear()
+        with genops.governed("turn", provider="openai", model="gpt-4o-mini", span_name="user turn"):
+            if stream:
+                list(chat.stream("hi", config={"callbacks": [handler]}))
+            else:
+                chat.invoke("hi", config={"callbacks": [handler]})
+        (unit,) = _cost_bearing(telemetry)
+        assert unit.name == "user turn"
+        assert unit.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == 900, stream
+        assert unit.attributes[A.COST_TOTAL] == pytest.approx(COST), stream
+        assert sorted(s.name for s in telemetry.spans()) == ["chat gpt-4o-mini", "user turn"]

@@ -16,6 +16,7 @@ detaches OpenTelemetry context (a callback cannot guarantee a matching detach).
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,17 +35,23 @@ from genops import (
     RequestEstimate,
     Rollup,
     _safety,
+    covering_unit,
     resolve_attribution,
 )
 from genops import attributes as A
 from genops.rollup import current_rollup
 from genops.runtime import get_runtime
+from genops_langchain import _covered
 from genops_langchain import _extract as X
 
 #: Default bound of the run map: open runs beyond it are evicted (oldest first).
 DEFAULT_MAX_OPEN_RUNS = 10_000
 #: Runs carrying this tag are folded into their parent (LangGraph's internal nodes).
 HIDDEN_TAG = "langsmith:hidden"
+
+#: Units opened by any GenOpsCallbackHandler: a covering unit among them is ours (e.g. a
+#: stream still being consumed), not a user's unit that owns the cost of our runs.
+_OWN_UNITS: weakref.WeakSet[GovernedUnit] = weakref.WeakSet()
 
 
 class RunEvicted(Exception):
@@ -64,6 +71,7 @@ class _Entry:
     agent: str | None = None
     owned: bool = True  # False for a hidden run that borrows its parent's span
     streamed: bool = False
+    covered: _covered.Covered | None = None  # an LLM run inside the user's own unit
 
 
 class GenOpsCallbackHandler(BaseCallbackHandler):
@@ -373,8 +381,22 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             params = kwargs.get("invocation_params")
             params = params if isinstance(params, Mapping) else None
             model = X.model(metadata, params) or "unknown"
-            texts = list(prompts) if prompts is not None else X.message_texts(messages)
             parent = self._parent(parent_run_id)
+            outer = covering_unit()
+            if outer is not None and outer not in _OWN_UNITS:
+                span, covered = _covered.start(
+                    rt.instruments.tracer,
+                    outer,
+                    A.OP_CHAT if operation_type == "chat" else A.OP_TEXT_COMPLETION,
+                    X.provider(metadata),
+                    model,
+                    trace.set_span_in_context(parent.span)
+                    if parent is not None
+                    else otel_context.get_current(),
+                )
+                self._put(run_id, _Entry(span, None, covered=covered))
+                return
+            texts = list(prompts) if prompts is not None else X.message_texts(messages)
             unit = GovernedUnit(
                 rt,
                 X.run_name(serialized, kwargs, operation_type),
@@ -400,6 +422,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             _safety.report(exc, f"langchain on_{operation_type}_start")
             return
         try:
+            _OWN_UNITS.add(unit)
             unit.bind()  # the SDK layer underneath sees the unit: no second cost-bearing span
             if rt.capture_content:
                 unit.record_content(
@@ -424,9 +447,13 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
         try:
             entry = self._pop(run_id)
-            if entry is None or entry.unit is None:
-                if entry is not None:
-                    _end(entry, None)
+            if entry is None:
+                return
+            if entry.unit is None:
+                if entry.covered is not None:
+                    with _safety.guard("langchain covered usage"):
+                        _covered.finish(entry.span, entry.covered, response)
+                _end(entry, None)
                 return
             unit = entry.unit
             with _safety.guard("langchain usage"):
