@@ -19,14 +19,13 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind
 
 from genops import (
     GenOps,
@@ -43,6 +42,8 @@ from genops.rollup import current_rollup
 from genops.runtime import get_runtime
 from genops_langchain import _covered
 from genops_langchain import _extract as X
+from genops_langchain._entry import Entry, RunEvicted
+from genops_langchain._entry import end as end_entry
 
 #: Default bound of the run map: open runs beyond it are evicted (oldest first).
 DEFAULT_MAX_OPEN_RUNS = 10_000
@@ -52,26 +53,6 @@ HIDDEN_TAG = "langsmith:hidden"
 #: Units opened by any GenOpsCallbackHandler: a covering unit among them is ours (e.g. a
 #: stream still being consumed), not a user's unit that owns the cost of our runs.
 _OWN_UNITS: weakref.WeakSet[GovernedUnit] = weakref.WeakSet()
-
-
-class RunEvicted(Exception):
-    """Recorded on a span whose run never reported an end before the map overflowed."""
-
-
-RunEvicted.__module__ = "genops_langchain"
-
-
-@dataclass(slots=True)
-class _Entry:
-    """One open run: its span, and either a unit (LLM runs) or a roll-up (everything else)."""
-
-    span: Span
-    rollup: Rollup | None
-    unit: GovernedUnit | None = None
-    agent: str | None = None
-    owned: bool = True  # False for a hidden run that borrows its parent's span
-    streamed: bool = False
-    covered: _covered.Covered | None = None  # an LLM run inside the user's own unit
 
 
 class GenOpsCallbackHandler(BaseCallbackHandler):
@@ -109,7 +90,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             raise ValueError("max_open_runs must be >= 1")
         self._runtime = runtime
         self._max = max_open_runs
-        self._runs: OrderedDict[UUID, _Entry] = OrderedDict()
+        self._runs: OrderedDict[UUID, Entry] = OrderedDict()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ map
@@ -121,21 +102,21 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
     def _rt(self) -> GenOps:
         return self._runtime if self._runtime is not None else get_runtime()
 
-    def _parent(self, parent_run_id: UUID | None) -> _Entry | None:
+    def _parent(self, parent_run_id: UUID | None) -> Entry | None:
         if parent_run_id is None:
             return None
         return self._runs.get(parent_run_id)
 
-    def _put(self, run_id: UUID, entry: _Entry) -> None:
-        evicted: list[_Entry] = []
+    def _put(self, run_id: UUID, entry: Entry) -> None:
+        evicted: list[Entry] = []
         with self._lock:
             self._runs[run_id] = entry
             while len(self._runs) > self._max:
                 evicted.append(self._runs.popitem(last=False)[1])
         for old in evicted:
-            _end(old, RunEvicted("run never reported an end (genops-langchain run map full)"))
+            end_entry(old, RunEvicted("run never reported an end (genops-langchain run map full)"))
 
-    def _pop(self, run_id: UUID) -> _Entry | None:
+    def _pop(self, run_id: UUID) -> Entry | None:
         with self._lock:
             return self._runs.pop(run_id, None)
 
@@ -162,20 +143,20 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
         span = rt.instruments.tracer.start_span(
             name, context=ctx, kind=SpanKind.INTERNAL, attributes=attributes
         )
-        self._put(run_id, _Entry(span, Rollup(span, parent=parent_rollup), agent=agent))
+        self._put(run_id, Entry(span, Rollup(span, parent=parent_rollup), agent=agent))
         return span
 
     def _hide(self, run_id: UUID, parent_run_id: UUID | None) -> bool:
         parent = self._parent(parent_run_id)
         if parent is None:
             return False
-        self._put(run_id, _Entry(parent.span, parent.rollup, agent=parent.agent, owned=False))
+        self._put(run_id, Entry(parent.span, parent.rollup, agent=parent.agent, owned=False))
         return True
 
     def _end_run(self, run_id: UUID, error: BaseException | None) -> None:
         entry = self._pop(run_id)
         if entry is not None:
-            _end(entry, error)
+            end_entry(entry, error)
 
     # ------------------------------------------------------------------ chains and agents
     def on_chain_start(
@@ -292,7 +273,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             call_id = getattr(output, "tool_call_id", None)
             if entry.owned and isinstance(call_id, str) and call_id:
                 entry.span.set_attribute(A.GEN_AI_TOOL_CALL_ID, call_id)
-            _end(entry, None)
+            end_entry(entry, None)
         except Exception as exc:
             _safety.report(exc, "langchain on_tool_end")
 
@@ -394,7 +375,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
                     if parent is not None
                     else otel_context.get_current(),
                 )
-                self._put(run_id, _Entry(span, None, covered=covered))
+                self._put(run_id, Entry(span, None, covered=covered))
                 return
             texts = list(prompts) if prompts is not None else X.message_texts(messages)
             unit = GovernedUnit(
@@ -428,7 +409,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
                 unit.record_content(
                     input_messages=X.input_messages(messages) if prompts is None else list(prompts)
                 )
-            self._put(run_id, _Entry(unit.span, None, unit=unit))
+            self._put(run_id, Entry(unit.span, None, unit=unit))
         except Exception as exc:
             unit.finish(exc)
             _safety.report(exc, f"langchain on_{operation_type}_start")
@@ -453,7 +434,7 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
                 if entry.covered is not None:
                     with _safety.guard("langchain covered usage"):
                         _covered.finish(entry.span, entry.covered, response)
-                _end(entry, None)
+                end_entry(entry, None)
                 return
             unit = entry.unit
             with _safety.guard("langchain usage"):
@@ -476,28 +457,3 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             self._end_run(run_id, error)
         except Exception as exc:
             _safety.report(exc, "langchain on_llm_error")
-
-
-def _end(entry: _Entry, error: BaseException | None) -> None:
-    """End an entry's span (or finish its unit), recording ``error`` if any."""
-    if not entry.owned:
-        return
-    if entry.unit is not None:
-        entry.unit.finish(error)
-        return
-    span = entry.span
-    if error is not None:
-        span.set_attribute(A.ERROR_TYPE, _error_type(error))
-        span.set_status(Status(StatusCode.ERROR, str(error)[:1024] or type(error).__name__))
-        if not isinstance(error, PolicyViolationError | RunEvicted):
-            span.record_exception(error)
-    if entry.rollup is not None:
-        entry.rollup.close()
-    span.end()
-
-
-def _error_type(error: BaseException) -> str:
-    cls = type(error)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
