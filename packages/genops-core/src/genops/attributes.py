@@ -39,6 +39,7 @@ GEN_AI_OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
 GEN_AI_CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
 ERROR_TYPE: Final = _error.ERROR_TYPE
 SERVER_ADDRESS: Final = "server.address"
+SERVER_PORT: Final = "server.port"
 
 #: gen_ai.operation.name values (semconv well-known values).
 OP_CHAT: Final = "chat"

@@ -1,0 +1,244 @@
+"""The one generic wrapper every governed SDK method goes through.
+
+``begin`` decides who owns the call's cost:
+
+- a unit already covers it (a framework span, the user's ``genops.governed(...,
+  model=...)``): no second span; the usage is added to that unit with
+  ``add_provider_call`` when the response (or the stream) is complete;
+- otherwise a new CLIENT unit is opened — attribution, policy (a BLOCKED decision
+  raises :class:`genops.PolicyViolationError` before the SDK sends anything) and
+  reservation — and finished once the response or the stream is complete.
+
+Either way the unit's ``redact`` (from a content policy) rewrites the outgoing text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+
+import genops
+from genops import _safety
+from genops import attributes as A
+from genops.decision import PolicyViolationError
+from genops.lifecycle import GovernedUnit
+from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo
+from genops_native._streams import AsyncStreamProxy, StreamFinalizer, SyncStreamProxy
+from genops_native.providers import DetectedProvider, detect_provider
+
+#: Attribute marking our wrappers (value: the wrapped original function).
+ORIGINAL = "__genops_original__"
+
+
+def provider_of(resource: Any, options: Options, default: str) -> DetectedProvider:
+    """The provider of an SDK resource's client (``options.provider`` wins)."""
+    client = getattr(resource, "_client", None)
+    base_url = getattr(client, "base_url", None)
+    detected = detect_provider(str(base_url) if base_url is not None else "", default)
+    if options.provider:
+        return DetectedProvider(options.provider, detected.host, detected.port, True)
+    return detected
+
+
+class Call:
+    """One SDK call in flight: its own unit, or a call inside a covering unit."""
+
+    __slots__ = ("covering", "endpoint", "info", "provider", "unit")
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        info: RequestInfo,
+        provider: str,
+        unit: GovernedUnit | None,
+        covering: GovernedUnit | None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.info = info
+        self.provider = provider
+        self.unit = unit
+        self.covering = covering
+
+    @contextlib.contextmanager
+    def activated(self) -> Iterator[None]:
+        """The unit's span is current while the SDK sends (HTTP spans nest under it)."""
+        unit = self.unit
+        if unit is None or unit.span is trace.INVALID_SPAN:
+            yield
+            return
+        token = otel_context.attach(trace.set_span_in_context(unit.span))
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
+
+    def first_chunk(self) -> None:
+        if self.unit is not None:
+            self.unit.record_first_chunk()
+
+    def fail(self, error: BaseException) -> None:
+        """The SDK raised before returning: end our unit with the error (covering: nothing)."""
+        if self.unit is not None:
+            self.unit.finish(error)
+
+    def complete(self, outcome: Outcome | None, error: BaseException | None = None) -> None:
+        """Apply what the response said, then end our unit (exactly once, by the core)."""
+        try:
+            if outcome is not None:
+                self._apply(outcome)
+        except Exception as exc:
+            _safety.report(exc, "native response")
+        finally:
+            if self.unit is not None:
+                self.unit.finish(error)
+
+    def _apply(self, outcome: Outcome) -> None:
+        model = outcome.model or self.info.model
+        if self.covering is not None:
+            self.covering.add_provider_call(outcome.usage, provider=self.provider, model=model)
+            if outcome.model:
+                self.covering.set_response(model=outcome.model)
+            return
+        unit = self.unit
+        assert unit is not None
+        if outcome.usage is not None:
+            unit.record_usage(raw=outcome.usage)
+        unit.set_response(
+            model=outcome.model,
+            response_id=outcome.response_id,
+            finish_reasons=outcome.finish_reasons or None,
+        )
+        if outcome.output_messages is not None:
+            unit.record_content(output_messages=outcome.output_messages)
+
+    def succeed(self, result: Any) -> Any:
+        """Handle the SDK's return value: a stream gets a proxy, a response is read now."""
+        endpoint = self.endpoint
+        if self.info.stream and endpoint.new_stream_state is not None:
+            if hasattr(result, "__anext__"):
+                return AsyncStreamProxy(result, StreamFinalizer(self, endpoint.new_stream_state()))
+            if hasattr(result, "__next__"):
+                return SyncStreamProxy(result, StreamFinalizer(self, endpoint.new_stream_state()))
+            self.complete(None)  # a raw/streaming-response wrapper: usage not readable here
+            return result
+        outcome = None
+        try:
+            outcome = endpoint.read_response(_parsed(result))
+        except Exception as exc:
+            _safety.report(exc, "native response")
+        self.complete(outcome)
+        return result
+
+
+def _parsed(result: Any) -> Any:
+    """The parsed body of ``client.x.with_raw_response.create(...)`` (parse() is cached)."""
+    if type(result).__name__ == "LegacyAPIResponse":
+        return result.parse()
+    return result
+
+
+def begin(
+    endpoint: Endpoint,
+    resource: Any,
+    kwargs: dict[str, Any],
+    options: Options,
+    default_provider: str,
+) -> tuple[Call, dict[str, Any]] | None:
+    """Open the call's governance. ``None`` = instrumentation failed: call the SDK as is.
+
+    Raises :class:`genops.PolicyViolationError` when the policy says no.
+    """
+    try:
+        info = endpoint.read_request(kwargs)
+        detected = provider_of(resource, options, default_provider)
+        covering = genops.covering_unit()
+        if covering is not None:
+            kwargs = endpoint.prepare(kwargs, covering.redact, options)
+            return Call(endpoint, info, detected.name, None, covering), kwargs
+        attrs: dict[str, Any] = {}
+        if detected.host:
+            attrs[A.SERVER_ADDRESS] = detected.host
+        if detected.port is not None:
+            attrs[A.SERVER_PORT] = detected.port
+        if endpoint.new_stream_state is not None:
+            attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
+        unit = genops.governed(
+            endpoint.name,
+            endpoint.operation_type,
+            provider=detected.name,
+            model=info.model,
+            request=genops.RequestEstimate(
+                max_output_tokens=info.max_output_tokens, texts=info.texts
+            ),
+            gen_ai_operation=endpoint.gen_ai_operation,
+            kind=SpanKind.CLIENT,
+            attributes=attrs,
+        )
+    except Exception as exc:
+        _safety.report(exc, "native request")
+        return None
+    unit.start()  # PolicyViolationError propagates: nothing has been sent
+    try:
+        kwargs = endpoint.prepare(kwargs, unit.redact, options)
+        if info.input_messages is not None:
+            unit.record_content(input_messages=info.input_messages)
+    except Exception as exc:
+        unit.finish(exc)
+        _safety.report(exc, "native request")
+        raise
+    return Call(endpoint, info, detected.name, unit, None), kwargs
+
+
+def wrap_method(
+    original: Callable[..., Any],
+    endpoint: Endpoint,
+    options: Options,
+    default_provider: str,
+    *,
+    is_async: bool,
+) -> Callable[..., Any]:
+    """A replacement for the SDK method ``original`` (a plain function taking ``self``)."""
+    if is_async:
+
+        @functools.wraps(original)
+        async def async_wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            started = begin(endpoint, self, kwargs, options, default_provider)
+            if started is None:
+                return await original(self, *args, **kwargs)
+            call, kwargs = started
+            try:
+                with call.activated():
+                    result = await original(self, *args, **kwargs)
+            except BaseException as exc:
+                call.fail(exc)
+                raise
+            return call.succeed(result)
+
+        setattr(async_wrapper, ORIGINAL, original)
+        return async_wrapper
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        started = begin(endpoint, self, kwargs, options, default_provider)
+        if started is None:
+            return original(self, *args, **kwargs)
+        call, kwargs = started
+        try:
+            with call.activated():
+                result = original(self, *args, **kwargs)
+        except BaseException as exc:
+            call.fail(exc)
+            raise
+        return call.succeed(result)
+
+    setattr(wrapper, ORIGINAL, original)
+    return wrapper
+
+
+__all__ = ["ORIGINAL", "Call", "PolicyViolationError", "begin", "provider_of", "wrap_method"]

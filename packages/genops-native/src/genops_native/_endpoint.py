@@ -1,0 +1,171 @@
+"""The adapter contract: what one SDK endpoint tells the shared wrapper.
+
+An endpoint adapter is four pure functions (logfire's shape): read the request,
+read a response, accumulate a stream, and rewrite the request (redaction, opt-in
+options). The wrapper in :mod:`genops_native._call` does everything else, the
+same way for every endpoint, sync or async, streamed or not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+from genops.usage import Usage
+
+Redact = Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class RequestInfo:
+    """What the wrapper needs to know before the call."""
+
+    model: str | None
+    max_output_tokens: int | None
+    texts: tuple[str, ...]
+    stream: bool
+    #: ``gen_ai.input.messages`` when content capture is on (JSON-able), else ``None``.
+    input_messages: Any = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a response (or a finished stream) tells about the call."""
+
+    usage: Usage | None = None
+    model: str | None = None
+    response_id: str | None = None
+    finish_reasons: list[str] = field(default_factory=list)
+    #: ``gen_ai.output.messages`` (only recorded when content capture is on).
+    output_messages: Any = None
+
+
+class StreamState(Protocol):
+    """Accumulates one stream's chunks/events; ``outcome()`` is read once at the end.
+
+    ``outcome().usage`` must stay ``None`` until the provider's final usage arrived:
+    a partial count (e.g. Anthropic's ``message_start`` without its ``message_delta``)
+    would under-bill, while ``None`` lets the core reconcile at the reservation and
+    flag the record incomplete.
+    """
+
+    def record(self, chunk: Any) -> None: ...
+
+    def outcome(self) -> Outcome: ...
+
+
+class Endpoint(NamedTuple):
+    """One SDK method the wrapper governs."""
+
+    #: ``genops.operation.name`` (e.g. ``openai.chat.completions``).
+    name: str
+    #: ``gen_ai.operation.name`` (``chat`` / ``embeddings``).
+    gen_ai_operation: str
+    #: ``genops.operation.type`` (``inference`` / ``embedding``).
+    operation_type: str
+    read_request: Callable[[Mapping[str, Any]], RequestInfo]
+    read_response: Callable[[Any], Outcome]
+    #: ``None`` for endpoints that never stream.
+    new_stream_state: Callable[[], StreamState] | None
+    #: ``(kwargs, redact, options) -> kwargs``: returns a rewritten copy when needed.
+    prepare: Callable[[dict[str, Any], Redact | None, Options], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """Per-instrumentation options (see ``instrument_openai``)."""
+
+    #: Add ``stream_options={"include_usage": True}`` to chat streams that did not set it.
+    include_usage: bool = False
+    #: Force ``gen_ai.provider.name`` instead of detecting it from the base URL.
+    provider: str | None = None
+
+
+# --- small shared helpers for adapters ---------------------------------------------------
+
+
+def given(value: Any) -> bool:
+    """False for ``None`` and the SDKs' ``NOT_GIVEN`` / ``omit`` sentinels."""
+    if value is None:
+        return False
+    return type(value).__name__ not in ("NotGiven", "Omit")
+
+
+def int_or_none(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    return None
+
+
+def field_of(obj: Any, name: str) -> Any:
+    """``obj[name]`` for mappings, ``obj.name`` otherwise, ``None`` when absent."""
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return obj.get(name)
+    return getattr(obj, name, None)
+
+
+def content_texts(content: Any) -> list[str]:
+    """The text parts of a message ``content`` (a string or a list of parts)."""
+    if isinstance(content, str):
+        return [content]
+    out: list[str] = []
+    if isinstance(content, Sequence):
+        for part in content:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            text = field_of(part, "text")
+            if isinstance(text, str):
+                out.append(text)
+            elif field_of(part, "type") == "tool_result":
+                out.extend(content_texts(field_of(part, "content")))
+    return out
+
+
+def redact_content(content: Any, redact: Redact) -> Any:
+    """A copy of ``content`` with every text part passed through ``redact``."""
+    if isinstance(content, str):
+        return redact(content)
+    if isinstance(content, list | tuple):
+        parts: list[Any] = []
+        for part in content:
+            if isinstance(part, str):
+                parts.append(redact(part))
+            elif isinstance(part, Mapping):
+                new = dict(part)
+                if isinstance(new.get("text"), str):
+                    new["text"] = redact(new["text"])
+                if new.get("type") == "tool_result" and "content" in new:
+                    new["content"] = redact_content(new["content"], redact)
+                parts.append(new)
+            else:
+                parts.append(part)
+        return parts
+    return content
+
+
+def redact_messages(messages: Any, redact: Redact) -> Any:
+    """A copy of a ``messages`` list with each message's text content redacted."""
+    if not isinstance(messages, list | tuple):
+        return messages
+    out: list[Any] = []
+    for message in messages:
+        if isinstance(message, Mapping) and "content" in message:
+            new = dict(message)
+            new["content"] = redact_content(new["content"], redact)
+            out.append(new)
+        else:
+            out.append(message)
+    return out
+
+
+def message_texts(messages: Any) -> list[str]:
+    """All text of a ``messages`` list (for the token estimate and content policies)."""
+    texts: list[str] = []
+    if isinstance(messages, list | tuple):
+        for message in messages:
+            texts.extend(content_texts(field_of(message, "content")))
+    return texts

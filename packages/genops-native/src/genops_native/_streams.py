@@ -1,0 +1,184 @@
+"""Stream proxies that finalize the governed unit **exactly once**.
+
+The proxy keeps the SDK stream's public API (``wrapt.ObjectProxy``: attributes,
+``isinstance``, ``.response``, ``with``, ``close()``) and adds one thing: every
+chunk goes through a :class:`StreamFinalizer`, which ends the unit when the stream
+
+- is exhausted (usage/cost from the final chunk or event),
+- raises midway (``error.type``; the SDK's exception is re-raised unchanged),
+- is closed, used as a context manager, or broken out of in a ``for`` loop
+  (usage that never arrived → the core reconciles at the reservation, flagged
+  ``genops.accounting.incomplete``),
+- is garbage-collected without any of the above (``weakref.finalize``).
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import wrapt
+
+from genops import _safety
+
+if TYPE_CHECKING:
+    from genops_native._call import Call
+    from genops_native._endpoint import StreamState
+
+    _Proxy = wrapt.ObjectProxy[Any]
+else:  # wrapt < 2 proxies are not subscriptable at runtime
+    _Proxy = wrapt.ObjectProxy
+
+
+class StreamFinalizer:
+    """Feeds chunks to the endpoint's :class:`StreamState`; ends the call once."""
+
+    __slots__ = ("__weakref__", "_call", "_done", "_lock", "_seen", "_state")
+
+    def __init__(self, call: Call, state: StreamState) -> None:
+        self._call = call
+        self._state = state
+        self._seen = False
+        self._done = False
+        self._lock = threading.Lock()
+
+    @property
+    def done(self) -> bool:
+        return self._done
+
+    def record(self, chunk: Any) -> None:
+        if self._done:
+            return
+        if not self._seen:
+            self._seen = True
+            self._call.first_chunk()
+        try:
+            self._state.record(chunk)
+        except Exception as exc:
+            _safety.report(exc, "native stream chunk")
+
+    def finish(self, error: BaseException | None = None) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+        try:
+            outcome = self._state.outcome()
+        except Exception as exc:
+            _safety.report(exc, "native stream outcome")
+            outcome = None
+        self._call.complete(outcome, error)
+
+    def finish_collected(self) -> None:
+        """Called by ``weakref.finalize`` when the stream was dropped unfinished."""
+        try:
+            self.finish(None)
+        except Exception:  # never raise from a GC callback, even under pytest
+            pass
+
+
+def _watch(proxy: object, finalizer: StreamFinalizer) -> None:
+    hook = weakref.finalize(proxy, finalizer.finish_collected)
+    hook.atexit = False
+
+
+class SyncStreamProxy(_Proxy):
+    """An SDK ``Stream`` (OpenAI or Anthropic) that governs its unit."""
+
+    def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
+        super().__init__(wrapped)
+        self._self_finalizer = finalizer
+        _watch(self, finalizer)
+
+    def __next__(self) -> Any:
+        fin = self._self_finalizer
+        try:
+            item = self.__wrapped__.__next__()
+        except StopIteration:
+            fin.finish(None)
+            raise
+        except BaseException as exc:
+            fin.finish(exc)
+            raise
+        fin.record(item)
+        return item
+
+    def __iter__(self) -> Iterator[Any]:
+        try:
+            while True:
+                try:
+                    item = self.__next__()
+                except StopIteration:
+                    return
+                yield item
+        except GeneratorExit:  # the consumer broke out of its loop
+            self._self_finalizer.finish(None)
+            raise
+
+    def __enter__(self) -> SyncStreamProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        try:
+            return self.__wrapped__.__exit__(*exc_info)
+        finally:
+            self._self_finalizer.finish(None)
+
+    def close(self) -> None:
+        try:
+            self.__wrapped__.close()
+        finally:
+            self._self_finalizer.finish(None)
+
+
+class AsyncStreamProxy(_Proxy):
+    """An SDK ``AsyncStream`` (OpenAI or Anthropic) that governs its unit."""
+
+    def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
+        super().__init__(wrapped)
+        self._self_finalizer = finalizer
+        _watch(self, finalizer)
+
+    async def __anext__(self) -> Any:
+        fin = self._self_finalizer
+        try:
+            item = await self.__wrapped__.__anext__()
+        except StopAsyncIteration:
+            fin.finish(None)
+            raise
+        except BaseException as exc:
+            fin.finish(exc)
+            raise
+        fin.record(item)
+        return item
+
+    async def __aiter__(self) -> AsyncIterator[Any]:
+        try:
+            while True:
+                try:
+                    item = await self.__anext__()
+                except StopAsyncIteration:
+                    return
+                yield item
+        except GeneratorExit:
+            self._self_finalizer.finish(None)
+            raise
+
+    async def __aenter__(self) -> AsyncStreamProxy:
+        await self.__wrapped__.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> Any:
+        try:
+            return await self.__wrapped__.__aexit__(*exc_info)
+        finally:
+            self._self_finalizer.finish(None)
+
+    async def close(self) -> None:
+        try:
+            await self.__wrapped__.close()
+        finally:
+            self._self_finalizer.finish(None)
