@@ -123,7 +123,7 @@ def test_blocked_unit_raises_before_the_body_and_emits_only_the_decision(telemet
     assert_compliant(span)
     assert [e.name for e in span.events] == [A.EVENT_POLICY_EVALUATED]
     assert A.ACCOUNTING_RESERVED not in span.attributes
-    assert span.attributes[A.ERROR_TYPE] == "PolicyViolationError"
+    assert span.attributes[A.ERROR_TYPE] == "genops.PolicyViolationError"
     assert span.status.status_code is StatusCode.ERROR
     decisions = telemetry.metrics()[A.METRIC_POLICY_DECISIONS]
     assert [(p.attributes[A.POLICY_RESULT], p.value) for p in decisions] == [("BLOCKED", 1)]

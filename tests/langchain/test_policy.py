@@ -39,12 +39,12 @@ def _assert_blocked(telemetry, handler, model: FakeChat) -> None:
     assert chat.status.status_code is StatusCode.ERROR
     assert chat.attributes[A.POLICY_RESULT] == "BLOCKED"
     assert chat.attributes[A.POLICY_REASON_CODE] == "POLICY_DENY_MODEL"
-    assert chat.attributes[A.ERROR_TYPE] == "PolicyViolationError"
+    assert chat.attributes[A.ERROR_TYPE] == "genops.PolicyViolationError"
     assert [e.name for e in chat.events] == [A.EVENT_POLICY_EVALUATED]
     assert A.ACCOUNTING_RESERVED not in chat.attributes
     root = names["invoke_workflow ask"][0]
     assert root.status.status_code is StatusCode.ERROR
-    assert root.attributes[A.ERROR_TYPE] == "genops.decision.PolicyViolationError"
+    assert root.attributes[A.ERROR_TYPE] == "genops.PolicyViolationError"
     assert A.ROLLUP_UNITS not in root.attributes
     assert handler.open_runs == 0
 

@@ -147,6 +147,8 @@ class PolicyViolationError(Exception):
         why = f": {decision.reason}" if decision.reason else ""
         super().__init__(f"{decision.result.value}{what}{by} [{decision.reason_code}]{why}")
 
+    __module__ = "genops"  # error.type = "genops.PolicyViolationError", its public path
+
     @property
     def result(self) -> DecisionResult:
         """The decision state (BLOCKED or RATE_LIMITED)."""

@@ -261,6 +261,8 @@ class GovernedUnit:
                 content=tuple(self.request.texts),
                 metadata=self._metadata,
                 only_policies=self._only,
+                trace_id=_hex_id(span, trace=True),
+                span_id=_hex_id(span, trace=False),
             )
             admission = rt.engine.admit(request)
             self.admission = admission
@@ -744,6 +746,14 @@ class GovernedUnit:
         tb: TracebackType | None,
     ) -> None:
         self.finish(exc)
+
+
+def _hex_id(span: Span, *, trace: bool) -> str | None:
+    """The span's trace or span id as lowercase hex (for audit records); None if invalid."""
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x") if trace else format(ctx.span_id, "016x")
 
 
 def _default_gen_ai_operation(operation_type: str) -> str:

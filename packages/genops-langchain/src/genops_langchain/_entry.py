@@ -8,6 +8,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from genops import GovernedUnit, PolicyViolationError, Rollup
 from genops import attributes as A
+from genops.lifecycle import error_type
 from genops_langchain import _covered
 
 
@@ -40,7 +41,7 @@ def end(entry: Entry, error: BaseException | None) -> None:
         return
     span = entry.span
     if error is not None:
-        span.set_attribute(A.ERROR_TYPE, _error_type(error))
+        span.set_attribute(A.ERROR_TYPE, error_type(error))
         span.set_status(Status(StatusCode.ERROR, str(error)[:1024] or type(error).__name__))
         if not isinstance(error, PolicyViolationError | RunEvicted):
             span.record_exception(error)
@@ -48,9 +49,3 @@ def end(entry: Entry, error: BaseException | None) -> None:
         entry.rollup.close()
     span.end()
 
-
-def _error_type(error: BaseException) -> str:
-    cls = type(error)
-    if cls.__module__ == "builtins":
-        return cls.__qualname__
-    return f"{cls.__module__}.{cls.__qualname__}"
