@@ -13,11 +13,12 @@
 """
 
 from genops._version import SPEC_VERSION, __version__
-from genops.api import enforce_policy, governed, register_policy, track_usage
+from genops.api import budget_status, enforce_policy, governed, register_policy, track_usage
 from genops.attribution import Attribution, attribution, resolve_attribution
 from genops.decision import DecisionResult, PolicyDecision, PolicyViolationError, ReasonCode
 from genops.lifecycle import GovernedUnit, RequestEstimate, covering_unit
 from genops.policy.base import Enforcement, UnitRequest
+from genops.policy.errors import PolicyConfigError
 from genops.rollup import Rollup, rollup_span
 from genops.runtime import GenOps, get_runtime, init, shutdown
 from genops.usage import Usage
@@ -29,6 +30,7 @@ __all__ = [
     "Enforcement",
     "GenOps",
     "GovernedUnit",
+    "PolicyConfigError",
     "PolicyDecision",
     "PolicyViolationError",
     "ReasonCode",
@@ -38,6 +40,7 @@ __all__ = [
     "Usage",
     "__version__",
     "attribution",
+    "budget_status",
     "covering_unit",
     "enforce_policy",
     "get_runtime",

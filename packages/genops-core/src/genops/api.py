@@ -15,7 +15,7 @@ from genops.attribution import Attribution, attribution
 from genops.decision import X_CUSTOM_POLICY, PolicyDecision
 from genops.lifecycle import GovernedUnit, RequestEstimate
 from genops.policy.base import Enforcement, Policy, UnitRequest
-from genops.policy.engine import CallablePolicy
+from genops.policy.engine import BudgetStatus, CallablePolicy
 from genops.rollup import Rollup
 from genops.runtime import get_runtime
 
@@ -285,8 +285,31 @@ def register_policy(
     return built
 
 
+def budget_status(name: str, **per: str) -> BudgetStatus:
+    """Consumed / reserved / remaining of a budget (or rate limit) for one key, now.
+
+    ::
+
+        status = genops.budget_status("support-monthly", team="support")
+        print(f"{status.consumed:.2f} of {status.limit:.2f} {status.unit} ({status.period})")
+
+    Pass one keyword per field in the policy's ``per`` list. Raises ``KeyError`` for
+    an unknown policy and :class:`genops.ledger.LedgerUnavailable` when the ledger
+    cannot be read.
+    """
+    engine = get_runtime().engine
+    status = getattr(engine, "budget_status", None)
+    if not callable(status):
+        raise TypeError(
+            f"the configured policy engine {type(engine).__name__} does not keep budgets"
+        )
+    result: BudgetStatus = status(name, **per)
+    return result
+
+
 __all__ = [
     "attribution",
+    "budget_status",
     "enforce_policy",
     "governed",
     "register_policy",

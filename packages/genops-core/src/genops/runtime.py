@@ -235,7 +235,7 @@ def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
     if isinstance(policy, PolicyEngine):
         return policy
     if policy is None:
-        return Engine()
+        return Engine(ledger=ledger)
     from genops.policy import loader
 
     return loader.build_engine(policy, ledger=ledger)

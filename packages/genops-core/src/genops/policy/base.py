@@ -73,6 +73,9 @@ class UnitRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     #: When set (``@enforce_policy("a", "b")``), only these policies are evaluated.
     only_policies: frozenset[str] | None = None
+    #: The unit's span ids (lowercase hex), for audit records.
+    trace_id: str | None = None
+    span_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

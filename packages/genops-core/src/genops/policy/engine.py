@@ -1,20 +1,28 @@
 """The policy engine the lifecycle calls: evaluate rules, then reserve budget.
 
-    engine = Engine()
+    engine = Engine(ledger="sqlite:///var/lib/genops/ledger.db", audit=AuditLog("audit.jsonl"))
     engine.add(CallablePolicy("no-gpt4-in-dev", lambda r: r.model != "gpt-4", "POLICY_DENY_MODEL"))
+    engine.add(BudgetPolicy("team-daily", limit=20, window="daily", per=["team"]))
     admission = engine.admit(request)   # most severe decision wins
 
 Policies are evaluated in registration order on an immutable snapshot, so adding
 one while units run is safe. A policy whose ``evaluate`` raises is an internal
 error: it is logged and counted, and the policy is treated as not applicable
 (fail-open) — a bug in a rule must not take the app down.
+
+Admission runs in two phases: stateless rules first (models, content, caps…);
+only when they let the unit through are the ledger-backed policies (budgets,
+rate limits) reserved — all of a unit's claims in **one** atomic ledger call.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from genops import _safety
 from genops.decision import (
@@ -24,14 +32,25 @@ from genops.decision import (
     PolicyDecision,
     most_severe,
 )
+from genops.ledger import Denied, Ledger, LedgerUnavailable, Reservation, open_ledger
 from genops.policy.base import (
     Admission,
+    BudgetAlert,
+    BudgetState,
     Enforcement,
     Policy,
     Settlement,
     UnitRequest,
 )
+from genops.policy.budget import BudgetPolicy, LedgerPolicy, Plan
+from genops.policy.rules import ContentPolicy
+from genops.policy.windows import Clock, system_clock
 from genops.usage import Usage
+
+if TYPE_CHECKING:
+    from genops.audit import AuditLog
+
+log = logging.getLogger("genops")
 
 #: Name of the built-in rule that flags units without team or project.
 ATTRIBUTION_POLICY = "genops.attribution-required"
@@ -114,19 +133,77 @@ class CallablePolicy:
         return PolicyDecision(DecisionResult.BLOCKED, self.reason_code, self.name, self.reason)
 
 
+#: Default lifetime of a reservation whose unit never settles (a crashed process).
+DEFAULT_RESERVATION_TTL = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """Where one budget (or rate-limit) instance stands, in its own unit."""
+
+    policy: str
+    key: str
+    period: str
+    unit: str
+    limit: float
+    consumed: float
+    reserved: float
+    remaining: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    reservation: Reservation
+    plans: tuple[Plan, ...]
+
+
+class _LedgerErrors:
+    """Logs ledger failures at most once a minute (they are operational, not bugs)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._last = -1e18
+
+    def __call__(self, exc: BaseException, clock: Clock) -> None:
+        self.count += 1
+        now = clock()
+        if now - self._last >= 60:
+            self._last = now
+            log.warning("genops ledger unavailable (%d failures so far): %s", self.count, exc)
+
+
 class Engine:
-    """The default :class:`~genops.policy.base.PolicyEngine`: rules in order, most severe wins."""
+    """The default :class:`~genops.policy.base.PolicyEngine`: rules in order, most severe wins.
+
+    - ``ledger``: ``"memory"`` (default), ``"sqlite:///path"``, ``"redis://..."`` or a
+      :class:`~genops.ledger.Ledger`; used by budget and rate-limit policies;
+    - ``clock``: epoch-seconds callable deciding windows and reservation expiry
+      (inject :class:`~genops.policy.windows.ManualClock` in tests);
+    - ``audit``: an :class:`~genops.audit.AuditLog` receiving every decision;
+    - ``reservation_ttl``: seconds after which an unsettled reservation expires.
+    """
 
     def __init__(
         self,
         policies: Iterable[Policy] = (),
         *,
         attribution_enforcement: Enforcement | str = Enforcement.WARNING,
+        ledger: Ledger | str | None = None,
+        clock: Clock | None = None,
+        audit: AuditLog | None = None,
+        reservation_ttl: float = DEFAULT_RESERVATION_TTL,
     ) -> None:
         self._lock = threading.Lock()
         builtin: list[Policy] = [AttributionRequired(Enforcement.parse(attribution_enforcement))]
         self._policies: tuple[Policy, ...] = (*builtin, *policies)
         self._check_unique()
+        self.ledger: Ledger = open_ledger(ledger)
+        self.clock: Clock = clock or system_clock
+        self.audit = audit
+        if not reservation_ttl > 0:
+            raise ValueError("reservation_ttl must be positive seconds")
+        self.reservation_ttl = float(reservation_ttl)
+        self._ledger_errors = _LedgerErrors()
 
     def _check_unique(self) -> None:
         seen: set[str] = set()
@@ -139,6 +216,10 @@ class Engine:
     def policies(self) -> tuple[Policy, ...]:
         """The policies in evaluation order (built-ins first)."""
         return self._policies
+
+    def get(self, name: str) -> Policy | None:
+        """The registered policy called ``name``."""
+        return next((p for p in self._policies if p.name == name), None)
 
     def add(self, policy: Policy, *, replace: bool = False) -> None:
         """Register a policy; ``replace=True`` swaps one of the same name."""
@@ -153,15 +234,22 @@ class Engine:
         with self._lock:
             self._policies = tuple(p for p in self._policies if p.name != name)
 
-    def evaluate(self, request: UnitRequest) -> list[PolicyDecision]:
-        """Every applicable policy's decision, enforcement applied, in order."""
-        decisions: list[PolicyDecision] = []
+    def _selected(self, request: UnitRequest) -> Iterable[Policy]:
         only = request.only_policies
         for policy in self._policies:
             if policy.enforcement is Enforcement.OFF:
                 continue
             if only is not None and policy.name not in only and policy.name != ATTRIBUTION_POLICY:
                 continue
+            yield policy
+
+    def _run(
+        self, request: UnitRequest
+    ) -> tuple[list[PolicyDecision], list[LedgerPolicy], list[Callable[[str], str]]]:
+        decisions: list[PolicyDecision] = []
+        ledgered: list[LedgerPolicy] = []
+        redactors: list[Callable[[str], str]] = []
+        for policy in self._selected(request):
             try:
                 decision = policy.evaluate(request)
             except Exception as exc:  # a broken rule must not break the app
@@ -169,29 +257,233 @@ class Engine:
                 continue
             if decision is None:
                 continue
+            if isinstance(policy, LedgerPolicy):
+                ledgered.append(policy)
+                continue
+            if isinstance(policy, ContentPolicy) and policy.action == "redact":
+                redactors.append(policy.redactor())
             if decision.policy_name is None:
                 decision = PolicyDecision(
                     decision.result, decision.reason_code, policy.name, decision.reason
                 )
             decisions.append(apply_enforcement(decision, policy.enforcement))
-        return decisions
+        return decisions, ledgered, redactors
+
+    def evaluate(self, request: UnitRequest) -> list[PolicyDecision]:
+        """Every applicable stateless policy's decision, enforcement applied, in order
+        (budgets and rate limits decide in :meth:`admit`, where they reserve)."""
+        return self._run(request)[0]
 
     def admit(self, request: UnitRequest) -> Admission:
-        """Decide, then (when the unit may run) record its reservation."""
-        decisions = tuple(self.evaluate(request))
+        """Decide, then (when the unit may run) reserve every budget claim atomically."""
+        static, ledgered, redactors = self._run(request)
+        decisions = list(static)
+        held: _Held | None = None
+        budget: BudgetState | None = None
+        alerts: list[BudgetAlert] = []
+        if ledgered and most_severe(decisions).proceeds:
+            held, budget, alerts = self._reserve(request, ledgered, decisions)
         winner = most_severe(decisions)
-        if not winner.proceeds:
-            return Admission(decision=winner, decisions=decisions)
         est = request.estimate
-        if est.cost_usd is not None:
-            return Admission(decision=winner, decisions=decisions, reserved=float(est.cost_usd))
-        return Admission(decision=winner, decisions=decisions, reserved=float(est.tokens), unit="tokens")
+        if not winner.proceeds:
+            admission = Admission(decision=winner, decisions=tuple(decisions))
+        else:
+            if est.cost_usd is not None:
+                reserved, unit = float(est.cost_usd), "USD"
+            else:
+                reserved, unit = float(est.tokens), "tokens"
+            admission = Admission(
+                decision=winner,
+                decisions=tuple(decisions),
+                reserved=reserved,
+                unit=unit,
+                handle=held,
+                budget=budget,
+                redact=_compose(redactors),
+                alerts=tuple(alerts),
+            )
+        if self.audit is not None:
+            self._audit(request, admission)
+        return admission
+
+    def _reserve(
+        self, request: UnitRequest, ledgered: list[LedgerPolicy], decisions: list[PolicyDecision]
+    ) -> tuple[_Held | None, BudgetState | None, list[BudgetAlert]]:
+        now = self.clock()
+        plans: list[Plan] = []
+        for policy in ledgered:
+            planned = policy.plan(request, now)
+            if isinstance(planned, PolicyDecision):
+                decisions.append(apply_enforcement(planned, policy.enforcement))
+            else:
+                plans.append(planned)
+        if not plans or not most_severe(decisions).proceeds:
+            return None, None, []
+        claims = [p.claim for p in plans]
+        try:
+            outcome = self.ledger.reserve(claims, ttl=self.reservation_ttl, now=now)
+        except LedgerUnavailable as exc:
+            self._ledger_errors(exc, self.clock)
+            for plan in plans:
+                decisions.append(
+                    apply_enforcement(plan.policy.ledger_unavailable(exc), plan.policy.enforcement)
+                )
+            return None, None, []
+        if isinstance(outcome, Denied):
+            for i, (plan, pos) in enumerate(zip(plans, outcome.positions, strict=True)):
+                if i in outcome.failed:
+                    decisions.append(plan.policy.denied(pos, plan.claim.amount))
+                else:
+                    decisions.append(plan.policy.allow)
+            return None, None, []
+        alerts: list[BudgetAlert] = []
+        tightest: tuple[float, BudgetState] | None = None
+        for plan, pos, over in zip(plans, outcome.positions, outcome.over, strict=True):
+            policy = plan.policy
+            decisions.append(apply_enforcement(policy.admitted(pos, over), policy.enforcement))
+            if isinstance(policy, BudgetPolicy):
+                alerts += policy.alerts(
+                    pos.committed - plan.claim.amount, pos.committed, pos, plan.period
+                )
+                ratio = pos.remaining / pos.limit if pos.limit else 0.0
+                if tightest is None or ratio < tightest[0]:
+                    tightest = (ratio, policy.state(pos, plan.period))
+        return _Held(outcome, tuple(plans)), tightest[1] if tightest else None, alerts
 
     def settle(
         self, admission: Admission, *, cost_usd: Decimal | None, usage: Usage | None
     ) -> Settlement:
-        """Nothing to reconcile without budgets."""
-        return Settlement()
+        """Replace the reservation by the measured cost (or tokens) in the ledger."""
+        held = admission.handle
+        if not isinstance(held, _Held):
+            return Settlement(budget=admission.budget)
+        actuals = [
+            p.policy.actual(cost_usd, usage, p.claim.amount)
+            if isinstance(p.policy, BudgetPolicy)
+            else 0
+            for p in held.plans
+        ]
+        try:
+            settled = self.ledger.settle(held.reservation, actuals, now=self.clock())
+        except LedgerUnavailable as exc:
+            self._ledger_errors(exc, self.clock)
+            return Settlement(budget=admission.budget)
+        alerts: list[BudgetAlert] = []
+        tightest: tuple[float, BudgetState] | None = None
+        for plan, pos, actual in zip(held.plans, settled.positions, actuals, strict=True):
+            policy = plan.policy
+            if not isinstance(policy, BudgetPolicy):
+                continue
+            before = pos.committed - actual + (plan.claim.amount if settled.found else 0)
+            alerts += policy.alerts(before, pos.committed, pos, plan.period)
+            ratio = pos.remaining / pos.limit if pos.limit else 0.0
+            if tightest is None or ratio < tightest[0]:
+                tightest = (ratio, policy.state(pos, plan.period))
+        return Settlement(
+            budget=tightest[1] if tightest else admission.budget, alerts=tuple(alerts)
+        )
 
     def release(self, admission: Admission) -> None:
-        """Nothing to release without budgets."""
+        """Drop the reservation (the unit never ran or failed without usage)."""
+        held = admission.handle
+        if not isinstance(held, _Held):
+            return
+        try:
+            self.ledger.release(held.reservation, now=self.clock())
+        except LedgerUnavailable as exc:  # it expires after its TTL anyway
+            self._ledger_errors(exc, self.clock)
+
+    def budget_status(self, name: str, **values: str) -> BudgetStatus:
+        """Consumed / reserved / remaining of budget ``name`` for its ``per`` values.
+
+            engine.budget_status("support-monthly", team="support")
+
+        Raises ``KeyError`` for an unknown policy, ``ValueError`` for missing or
+        unexpected ``per`` values and :class:`~genops.ledger.LedgerUnavailable`.
+        """
+        policy = self.get(name)
+        if not isinstance(policy, LedgerPolicy):
+            raise KeyError(f"no budget or rate-limit policy named {name!r}")
+        missing = [f for f in policy.per if f not in values]
+        extra = [f for f in values if f not in policy.per]
+        if missing or extra:
+            raise ValueError(
+                f"budget {name!r} is per {list(policy.per)}; missing {missing}, unexpected {extra}"
+            )
+        now = self.clock()
+        slot = policy.window.current(now)
+        key = policy.key(dict(values))
+        if isinstance(policy, BudgetPolicy):
+            limit, scale, unit = policy.limit_scaled, policy.scale, policy.unit
+        else:
+            limit, scale, unit = policy.requests, 1, "requests"  # type: ignore[attr-defined]
+        pos = self.ledger.usage(key, slot.buckets, limit, now=now)
+        return BudgetStatus(
+            policy=name,
+            key=key,
+            period=slot.period,
+            unit=unit,
+            limit=limit / scale,
+            consumed=pos.consumed / scale,
+            reserved=pos.reserved / scale,
+            remaining=pos.remaining / scale,
+        )
+
+    def _audit(self, request: UnitRequest, admission: Admission) -> None:
+        audit = self.audit
+        assert audit is not None
+        decisions = admission.decisions or (admission.decision,)
+        all_allowed = all(d.result is DecisionResult.ALLOWED for d in decisions)
+        if not audit.keep(request.trace_id, all_allowed):
+            return
+        a = request.attribution
+        base: dict[str, Any] = {
+            "ts": self.clock(),
+            "trace_id": request.trace_id,
+            "span_id": request.span_id,
+            "operation_name": request.operation_name,
+            "operation_type": request.operation_type,
+            "provider": request.provider,
+            "model": request.model,
+            "team": a.team,
+            "project": a.project,
+            "environment": a.environment,
+            "customer_id": a.customer_id,
+            "feature": a.feature,
+            "cost_center": a.cost_center,
+            "unit_result": admission.decision.result.value,
+            "reserved": admission.reserved,
+            "unit": admission.unit,
+            "budget_name": admission.budget.name if admission.budget else None,
+            "budget_remaining": admission.budget.remaining if admission.budget else None,
+        }
+        audit.record(
+            {
+                **base,
+                "policy": d.policy_name,
+                "result": d.result.value,
+                "reason_code": d.reason_code,
+                "reason": d.reason,
+            }
+            for d in decisions
+        )
+
+    def close(self) -> None:
+        """Flush the audit trail and close the ledger."""
+        if self.audit is not None:
+            self.audit.close()
+        self.ledger.close()
+
+
+def _compose(redactors: list[Callable[[str], str]]) -> Callable[[str], str] | None:
+    if not redactors:
+        return None
+    if len(redactors) == 1:
+        return redactors[0]
+
+    def redact(text: str) -> str:
+        for fn in redactors:
+            text = fn(text)
+        return text
+
+    return redact

@@ -1,0 +1,104 @@
+"""The headline: N OS processes hammering one budget never overspend.
+
+8 processes × 500 units each against one small budget, on the real Redis and on
+SQLite, through the real policy engine (``admit`` → ``settle``). Each unit
+reserves exactly its cost ($0.01), the limit is $5.005, so exactly 500 units may
+run, 3,500 must be BLOCKED, and the settled total must stay within the limit plus
+the reservations that can be in flight (one per process).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from genops.attribution import Attribution
+from genops.decision import DecisionResult
+from genops.policy.base import Estimate, UnitRequest
+from genops.policy.loader import build_engine
+
+PROCESSES = 8
+UNITS = 500
+COST = Decimal("0.01")
+LIMIT = Decimal("5.005")
+POLICY = {
+    "version": 1,
+    "policies": [{"name": "shared", "type": "budget", "limit": str(LIMIT), "window": "total"}],
+}
+
+
+def _worker(ledger_url: str, barrier: Any, results: Any) -> None:
+    engine = build_engine(POLICY, ledger=ledger_url)
+    request = UnitRequest(
+        attribution=Attribution(team="load", project="test"),
+        operation_name="hammer",
+        operation_type="chat",
+        provider="openai",
+        model="gpt-4o-mini",
+        estimate=Estimate(input_tokens=10, max_output_tokens=10, cost_usd=COST),
+    )
+    outcomes: Counter[str] = Counter()
+    barrier.wait()
+    for _ in range(UNITS):
+        admission = engine.admit(request)
+        if admission.decision.proceeds:
+            engine.settle(admission, cost_usd=COST, usage=None)
+            outcomes["settled"] += 1
+        else:
+            assert admission.decision.result is DecisionResult.BLOCKED
+            outcomes[str(admission.decision.reason_code)] += 1
+    engine.close()
+    results.put(dict(outcomes))
+
+
+def hammer(ledger_url: str) -> Counter[str]:
+    ctx = mp.get_context("fork")
+    barrier = ctx.Barrier(PROCESSES)
+    results = ctx.Queue()
+    procs = [
+        ctx.Process(target=_worker, args=(ledger_url, barrier, results)) for _ in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    total: Counter[str] = Counter()
+    for _ in procs:
+        total.update(results.get(timeout=120))
+    for p in procs:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    return total
+
+
+def check(ledger_url: str) -> None:
+    total = hammer(ledger_url)
+    engine = build_engine(POLICY, ledger=ledger_url)
+    status = engine.budget_status("shared")
+    engine.close()
+
+    allowed = int(LIMIT // COST)  # 500
+    blocked = PROCESSES * UNITS - allowed
+    assert total["settled"] == allowed
+    assert total["BUDGET_EXCEEDED"] + total["BUDGET_RESERVATION_FAILED"] == blocked
+    assert set(total) <= {"settled", "BUDGET_EXCEEDED", "BUDGET_RESERVATION_FAILED"}
+    settled = Decimal(str(status.consumed))
+    max_in_flight = PROCESSES * COST
+    assert settled == allowed * COST
+    assert settled <= LIMIT + max_in_flight
+    assert settled <= LIMIT  # each unit settled exactly what it reserved
+    assert status.reserved == 0
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_redis_budget_holds_under_8_processes(redis_url: str) -> None:
+    check(redis_url)
+
+
+@pytest.mark.slow
+def test_sqlite_budget_holds_under_8_processes(tmp_path: Path) -> None:
+    check(f"sqlite:///{tmp_path / 'ledger.db'}")
