@@ -175,3 +175,19 @@ def test_raw_response_is_governed(native: genops.GenOps, telemetry: Any, make_op
     assert span.attributes[A.COST_TOTAL] == float(
         reference_cost("openai", "gpt-4o-mini", CHAT_USAGE)
     )
+
+
+def test_chat_completions_stream_helper(
+    native: genops.GenOps, telemetry: Any, make_openai: Any
+) -> None:
+    client = make_openai()
+    with client.chat.completions.stream(
+        model="gpt-4o-mini", messages=MESSAGES, stream_options={"include_usage": True}
+    ) as stream:
+        final = stream.get_final_completion()
+    assert final.choices[0].message.content == "Hello!"
+    (span,) = telemetry.spans()
+    assert span.attributes[A.GEN_AI_REQUEST_STREAM] is True
+    assert span.attributes[A.COST_TOTAL] == float(
+        reference_cost("openai", "gpt-4o-mini", CHAT_USAGE)
+    )

@@ -179,6 +179,8 @@ def test_provider_override_for_a_private_gateway(
         ("https://sagemaker.us-east-1.amazonaws.com/v1", "sagemaker.us-east-1.amazonaws.com"),
         ("https://api.cloudflare.com/client/v4/zones", "api.cloudflare.com"),
         ("http://localhost:9999/v1", "localhost"),
+        ("http://vllm:8080/v1", "vllm"),
+        ("http://lmstudio.lan:1234/v1", "lm_studio"),
         ("", "openai"),
     ],
 )
