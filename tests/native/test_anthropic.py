@@ -112,3 +112,15 @@ def test_bedrock_and_vertex_urls_name_their_provider(
     assert span.attributes["genops.cost.total"] == float(
         reference_cost("aws", "anthropic.claude-3-5-haiku-20241022-v1:0", USAGE)
     )
+
+
+def test_async_stream_manager_needs_async_with(
+    native: genops.GenOps, telemetry: Any, fake: FakeProvider, make_anthropic: Any
+) -> None:
+    with (
+        pytest.raises(TypeError, match="async with"),
+        make_anthropic(async_=True).messages.stream(**KWARGS),
+    ):
+        pass
+    assert fake.request_count == 0
+    assert telemetry.spans() == []

@@ -217,6 +217,12 @@ class MessageStreamManager:
 class AsyncMessageStreamManager(MessageStreamManager):
     """The ``async with client.messages.stream(...)`` twin."""
 
+    def __enter__(self) -> Any:
+        raise TypeError("an async client's messages.stream(...) needs 'async with'")
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return None
+
     async def __aenter__(self) -> Any:
         call, kwargs = self._open()
         if call is None:
