@@ -219,3 +219,32 @@ async def test_covering_unit_gets_usage_no_second_span(
     )
     assert span.attributes[A.COST_TOTAL] == float(expected)
     assert unit.response_model == "claude-sonnet-4-6"
+
+
+def test_blocked_call_sends_nothing_over_a_real_socket(
+    native: genops.GenOps, telemetry: Any, fake: FakeProvider
+) -> None:
+    _block_models("gpt-4o")
+    with fake.serve() as url:
+        client = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=0)
+        with pytest.raises(genops.PolicyViolationError):
+            client.chat.completions.create(model="gpt-4o", messages=MESSAGES)
+        client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
+        client.close()
+    assert fake.request_count == 1  # only the allowed call reached the server
+    assert fake.last.body["model"] == "gpt-4o-mini"
+    blocked, allowed = telemetry.spans()
+    assert blocked.attributes[A.POLICY_RESULT] == "BLOCKED"
+    assert allowed.attributes[A.POLICY_RESULT] == "ALLOWED"
+
+
+def test_messages_given_as_a_generator_are_estimated_and_redacted(
+    native: genops.GenOps, telemetry: Any, fake: FakeProvider, make_openai: Any
+) -> None:
+    genops.register_policy(ContentPolicy("no-pii", ["email"], action="redact"))
+    messages = ({"role": "user", "content": f"write to {who}@example.com"} for who in ("a", "b"))
+    make_openai().chat.completions.create(model="gpt-4o-mini", messages=messages)
+    assert [m["content"] for m in fake.last.body["messages"]] == [
+        "write to [REDACTED:email]",
+        "write to [REDACTED:email]",
+    ]

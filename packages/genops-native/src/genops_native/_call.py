@@ -34,6 +34,8 @@ from genops_native.providers import DetectedProvider, detect_provider
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
+#: Request arguments a caller may pass as one-shot iterators (the SDK lists them anyway).
+_MATERIALIZE = ("messages", "input")
 
 
 def provider_of(resource: Any, options: Options, default: str) -> DetectedProvider:
@@ -155,6 +157,9 @@ def begin(
     Raises :class:`genops.PolicyViolationError` when the policy says no.
     """
     try:
+        for key in _MATERIALIZE:
+            if isinstance(kwargs.get(key), Iterator):  # read once for the estimate, sent as is
+                kwargs[key] = list(kwargs[key])
         info = endpoint.read_request(kwargs)
         detected = provider_of(resource, options, default_provider)
         covering = genops.covering_unit()
