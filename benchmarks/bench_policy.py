@@ -7,7 +7,8 @@ Measured in one process, side by side:
   rules, 2 budgets and a rate limit) on the memory ledger;
 - the content detectors on a 2 KB prompt (all seven detectors);
 - ``ledger.reserve`` + ``ledger.settle`` of one claim on memory, SQLite (WAL file in a
-  temp dir) and Redis (127.0.0.1:6379, skipped with a note when unreachable).
+  temp dir), Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, database ``test``);
+  a server that is not reachable is skipped with a note.
 """
 
 from __future__ import annotations
@@ -113,6 +114,19 @@ def redis_ledger() -> Ledger | None:
     return open_ledger(f"redis://127.0.0.1:6379/0?prefix=genops-bench-{uuid.uuid4().hex[:8]}:")
 
 
+def postgres_ledger() -> Ledger | None:
+    for user in ("root", "postgres"):
+        url = f"postgresql://{user}@127.0.0.1:5432/test"
+        try:
+            import psycopg
+
+            psycopg.connect(url, connect_timeout=2).close()
+        except Exception:
+            continue
+        return open_ledger(f"{url}?table_prefix=genops_bench_")
+    return None
+
+
 def main() -> None:
     bare = Engine()
     ten = build_engine(TEN_POLICIES)
@@ -134,10 +148,11 @@ def main() -> None:
             ("memory", open_ledger("memory")),
             ("sqlite (WAL, local file)", open_ledger(f"sqlite:///{Path(tmp) / 'l.db'}")),
             ("redis (127.0.0.1, Lua scripts)", redis_ledger()),
+            ("postgres (127.0.0.1, advisory locks)", postgres_ledger()),
         ]
         for name, ledger in ledgers:
             if ledger is None:
-                print(f"reserve+settle {name:<37}: skipped (Redis not reachable)")
+                print(f"reserve+settle {name:<37}: skipped (server not reachable)")
                 continue
             n = 20_000 if name == "memory" else 1_000
             us = measure(ledger_cycle(ledger), n)

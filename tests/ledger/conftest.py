@@ -72,14 +72,48 @@ def redis_url(redis_server: str) -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture(params=["memory", "sqlite", "redis"])
+POSTGRES_URLS = (
+    "postgresql://root@127.0.0.1:5432/test",
+    "postgresql://postgres@127.0.0.1:5432/test",
+)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    """A reachable PostgreSQL URL (trust auth, database ``test``), else skip."""
+    try:
+        import psycopg
+    except ImportError:
+        pytest.skip("psycopg is not installed")
+    errors = []
+    for url in POSTGRES_URLS:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return url
+        except psycopg.Error as exc:
+            errors.append(str(exc).strip())
+    pytest.skip(f"PostgreSQL is not reachable on 127.0.0.1:5432: {errors}")
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """A postgresql:// URL with unique tables; dropped afterwards."""
+    import psycopg
+
+    prefix = f"genops_test_{uuid.uuid4().hex[:10]}_"
+    yield f"{postgres_server}?table_prefix={prefix}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"DROP TABLE IF EXISTS {prefix}consumption, {prefix}reservations")
+
+
+@pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])
 def ledger_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The URL of a fresh ledger of each kind."""
     if request.param == "memory":
         return "memory"
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'ledger.db'}"
-    url: str = request.getfixturevalue("redis_url")
+    url: str = request.getfixturevalue(f"{request.param}_url")
     return url
 
 

@@ -313,3 +313,19 @@ def test_init_ledger_without_policy_is_used_by_registered_budgets(
     )  # fmt: skip
     assert engine.budget_status("reg-budget").consumed == pytest.approx(0.2)
     engine.close()
+
+
+def test_workflow_units_without_a_model_hit_the_wall_too(
+    start: Callable[..., genops.GenOps],
+) -> None:
+    start(budget(limit=0.2))
+
+    @genops.track_usage("agent-step")
+    def step() -> str:
+        return "thought"
+
+    assert step() == "thought"  # costs nothing itself: reserves 0
+    call()  # the model call inside the agent consumes the budget
+    with pytest.raises(genops.PolicyViolationError) as err:
+        step()
+    assert err.value.reason_code == "BUDGET_EXCEEDED"

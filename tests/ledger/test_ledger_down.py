@@ -41,6 +41,15 @@ def free_port() -> int:
         return port
 
 
+def unreachable(kind: str, tmp_path: Path) -> str:
+    """A ledger URL whose backend cannot be reached."""
+    if kind == "redis":
+        return f"redis://127.0.0.1:{free_port()}/0"
+    if kind == "postgres":
+        return f"postgresql://root@127.0.0.1:{free_port()}/test"
+    return f"sqlite:///{tmp_path / 'missing-dir' / 'ledger.db'}"
+
+
 def last_policy(telemetry: Telemetry) -> tuple[Any, Any]:
     attrs = dict(telemetry.spans()[-1].attributes or {})
     return attrs[A.POLICY_RESULT], attrs.get(A.POLICY_REASON_CODE)
@@ -54,15 +63,11 @@ def start(make_genops: Callable[..., genops.GenOps]) -> Callable[..., genops.Gen
     return make
 
 
-@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+@pytest.mark.parametrize("kind", ["redis", "sqlite", "postgres"])
 def test_fail_open_is_the_default_and_warns(
     start: Callable[..., genops.GenOps], telemetry: Telemetry, tmp_path: Path, kind: str
 ) -> None:
-    url = (
-        f"redis://127.0.0.1:{free_port()}/0"
-        if kind == "redis"
-        else f"sqlite:///{tmp_path / 'missing-dir' / 'ledger.db'}"
-    )
+    url = unreachable(kind, tmp_path)
     start(policy(), url)
     call()  # runs
     assert last_policy(telemetry) == ("WARNING", "x_ledger_unavailable")
@@ -70,15 +75,11 @@ def test_fail_open_is_the_default_and_warns(
     assert "fail_open" in str(ev.attributes[A.POLICY_REASON])  # type: ignore[index]
 
 
-@pytest.mark.parametrize("kind", ["redis", "sqlite"])
+@pytest.mark.parametrize("kind", ["redis", "sqlite", "postgres"])
 def test_fail_closed_blocks(
     start: Callable[..., genops.GenOps], telemetry: Telemetry, tmp_path: Path, kind: str
 ) -> None:
-    url = (
-        f"redis://127.0.0.1:{free_port()}/0"
-        if kind == "redis"
-        else f"sqlite:///{tmp_path / 'missing-dir' / 'ledger.db'}"
-    )
+    url = unreachable(kind, tmp_path)
     start(policy("fail_closed"), url)
     with pytest.raises(genops.PolicyViolationError) as err:
         call()

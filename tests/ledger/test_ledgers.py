@@ -137,3 +137,14 @@ def test_redis_buckets_expire_with_their_window(redis_url: str) -> None:
     assert client.pttl(f"{prefix}c:budget:forever:b1") == -1
     client.close()
     ledger.close()
+
+
+def test_an_exhausted_budget_admits_nothing_not_even_zero(
+    make_ledger: Callable[[], Ledger],
+) -> None:
+    ledger = make_ledger()
+    assert isinstance(ledger.reserve([claim(amount=0)], ttl=60, now=NOW), Reservation)
+    reserve(ledger, [claim(amount=100)])
+    denied = ledger.reserve([claim(amount=0)], ttl=60, now=NOW)
+    assert isinstance(denied, Denied)
+    assert denied.failed == (0,)

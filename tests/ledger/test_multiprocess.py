@@ -1,7 +1,7 @@
 """The headline: N OS processes hammering one budget never overspend.
 
-8 processes × 500 units each against one small budget, on the real Redis and on
-SQLite, through the real policy engine (``admit`` → ``settle``). Each unit
+8 processes × 500 units each against one small budget, on the real Redis, on
+SQLite and on PostgreSQL, through the real policy engine (``admit`` → ``settle``). Each unit
 reserves exactly its cost ($0.01), the limit is $5.005, so exactly 500 units may
 run, 3,500 must be BLOCKED, and the settled total must stay within the limit plus
 the reservations that can be in flight (one per process).
@@ -97,6 +97,12 @@ def check(ledger_url: str) -> None:
 @pytest.mark.redis
 def test_redis_budget_holds_under_8_processes(redis_url: str) -> None:
     check(redis_url)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgres_budget_holds_under_8_processes(postgres_url: str) -> None:
+    check(postgres_url)
 
 
 @pytest.mark.slow

@@ -5,7 +5,8 @@
 
 URLs: ``memory`` (one process), ``sqlite:///relative/or//absolute/path.db`` (processes
 on one host), ``redis://host:port/db`` or ``rediss://`` (many hosts; the optional
-``?prefix=myapp:`` query parameter namespaces the keys).
+``?prefix=myapp:`` query parameter namespaces the keys), ``postgresql://user@host/db``
+(``?table_prefix=genops_`` names the tables).
 """
 
 from __future__ import annotations
@@ -56,8 +57,18 @@ def open_ledger(spec: str | Ledger | None) -> Ledger:
         rest = "&".join(f"{k}={v}" for k, vs in query.items() for v in vs)
         url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
         return RedisLedger(url, prefix=prefix)
+    if spec.startswith(("postgresql://", "postgres://")):
+        from genops.ledger.postgres import PostgresLedger
+
+        parts = urlsplit(spec)
+        query = parse_qs(parts.query)
+        table_prefix = query.pop("table_prefix", ["genops_"])[0]
+        rest = "&".join(f"{k}={v}" for k, vs in query.items() for v in vs)
+        url = urlunsplit((parts.scheme, parts.netloc, parts.path, rest, parts.fragment))
+        return PostgresLedger(url, table_prefix=table_prefix)
     raise ValueError(
-        f"unsupported ledger URL {spec!r}: use 'memory', 'sqlite:///path' or 'redis://host:port/db'"
+        f"unsupported ledger URL {spec!r}: use 'memory', 'sqlite:///path', "
+        "'redis://host:port/db' or 'postgresql://user@host/db'"
     )
 
 

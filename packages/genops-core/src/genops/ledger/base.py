@@ -146,11 +146,17 @@ class Ledger(Protocol):
         ...
 
 
+def fits(committed: int, amount: int, limit: int) -> bool:
+    """The admission rule: the amount fits in what is left, and an exhausted budget
+    admits nothing — not even a zero-cost unit (a workflow step, an agent turn)."""
+    return committed + amount <= limit and committed < limit
+
+
 def decide(positions: Sequence[Position], claims: Sequence[Claim]) -> tuple[int, ...]:
-    """Indexes of enforced claims whose amount does not fit (shared by the in-process
-    ledgers; the Redis script implements the same rule server-side)."""
+    """Indexes of enforced claims that do not :func:`fit <fits>` (shared by the
+    SQL and memory ledgers; the Redis script implements the same rule server-side)."""
     return tuple(
         i
         for i, (c, p) in enumerate(zip(claims, positions, strict=True))
-        if c.enforce and p.committed + c.amount > c.limit
+        if c.enforce and not fits(p.committed, c.amount, c.limit)
     )

@@ -62,7 +62,10 @@ for i = 1, n do
              keep=tonumber(ARGV[a+4]), enforce=ARGV[a+5] == '1', commit=ARGV[a+6] == '1',
              r=KEYS[k+1], ra=KEYS[k+2], rs=KEYS[k+3], cur=KEYS[k+4]}
   c.consumed, c.reserved = position(k + 4, c.nb, c.r, c.ra, c.rs, now)
-  if c.enforce and c.consumed + c.reserved + c.amount > c.limit then table.insert(failed, i) end
+  local committed = c.consumed + c.reserved
+  if c.enforce and (committed + c.amount > c.limit or committed >= c.limit) then
+    table.insert(failed, i)
+  end
   cs[i] = c
   k, a = k + 4 + c.nb, a + 6
 end

@@ -4,29 +4,22 @@
 
 WAL mode; every reserve/settle is one ``BEGIN IMMEDIATE`` transaction, which
 takes the database's single write lock, so check-and-reserve is atomic across
-processes. Connections are per thread and re-opened after an error (a deleted or
-locked file makes the call fail with :class:`LedgerUnavailable`, the next call
-tries again).
+processes. Connections are per thread and re-opened after an error (a missing
+directory or a locked/corrupt file makes the call fail with
+:class:`LedgerUnavailable`; the next call tries again).
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from genops.ledger.base import (
-    Claim,
-    Denied,
-    LedgerUnavailable,
-    Position,
-    Reservation,
-    Settled,
-    decide,
-)
+from genops.ledger._sql import SQLLedgerBase
+from genops.ledger.base import LedgerUnavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS genops_consumption (
@@ -38,11 +31,19 @@ CREATE TABLE IF NOT EXISTS genops_reservations (
 CREATE INDEX IF NOT EXISTS genops_reservations_exp ON genops_reservations (expires_at);
 """
 
-#: Drop expired consumption buckets at most this often (seconds of the caller's clock).
-_PURGE_EVERY = 300.0
+
+class _SQLiteTx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return self.db.execute(sql, tuple(params)).fetchall()
+
+    def count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.db.execute(sql, tuple(params)).rowcount
 
 
-class SQLiteLedger:
+class SQLiteLedger(SQLLedgerBase):
     """A :class:`~genops.ledger.base.Ledger` in a SQLite file (WAL, cross-process safe)."""
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
@@ -52,7 +53,6 @@ class SQLiteLedger:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
-        self._last_purge = 0.0
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -89,15 +89,16 @@ class SQLiteLedger:
                 pass
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, keys: Sequence[str]) -> Iterator[_SQLiteTx]:
+        """One ``BEGIN IMMEDIATE`` transaction (the database write lock)."""
         try:
             db = self._connect()
-            db.execute("BEGIN IMMEDIATE")  # the write lock: check-and-reserve is atomic
+            db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             self._drop()
             raise LedgerUnavailable(f"SQLite ledger {self.path}: {exc}") from exc
         try:
-            yield db
+            yield _SQLiteTx(db)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback(db)
@@ -113,91 +114,6 @@ class SQLiteLedger:
             db.execute("ROLLBACK")
         except sqlite3.Error:
             pass
-
-    @staticmethod
-    def _position(db: sqlite3.Connection, key: str, buckets: Sequence[str], limit: int) -> Position:
-        marks = ",".join("?" * len(buckets))
-        consumed = db.execute(
-            f"SELECT COALESCE(SUM(amount), 0) FROM genops_consumption "
-            f"WHERE key = ? AND bucket IN ({marks})",
-            (key, *buckets),
-        ).fetchone()[0]
-        reserved = db.execute(
-            "SELECT COALESCE(SUM(amount), 0) FROM genops_reservations WHERE key = ?", (key,)
-        ).fetchone()[0]
-        return Position(int(consumed), int(reserved), limit)
-
-    @staticmethod
-    def _add(db: sqlite3.Connection, claim: Claim, amount: int, now: float) -> None:
-        expires = None if claim.keep_for is None else now + claim.keep_for
-        db.execute(
-            "INSERT INTO genops_consumption (key, bucket, amount, expires_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (key, bucket) DO UPDATE SET amount = amount + excluded.amount, "
-            "expires_at = excluded.expires_at",
-            (claim.key, claim.bucket, amount, expires),
-        )
-
-    def _expire(self, db: sqlite3.Connection, keys: Sequence[str], now: float) -> None:
-        marks = ",".join("?" * len(keys))
-        db.execute(
-            f"DELETE FROM genops_reservations WHERE key IN ({marks}) AND expires_at <= ?",
-            (*keys, now),
-        )
-        if now - self._last_purge > _PURGE_EVERY:
-            self._last_purge = now
-            db.execute("DELETE FROM genops_consumption WHERE expires_at <= ?", (now,))
-
-    def reserve(self, claims: Sequence[Claim], *, ttl: float, now: float) -> Reservation | Denied:
-        with self._transaction() as db:
-            self._expire(db, [c.key for c in claims], now)
-            before = [self._position(db, c.key, c.buckets, c.limit) for c in claims]
-            failed = decide(before, claims)
-            if failed:
-                return Denied(failed, tuple(before))
-            rid = uuid.uuid4().hex
-            expires = now + ttl
-            after: list[Position] = []
-            for claim, pos in zip(claims, before, strict=True):
-                if claim.commit:
-                    self._add(db, claim, claim.amount, now)
-                    after.append(Position(pos.consumed + claim.amount, pos.reserved, claim.limit))
-                else:
-                    db.execute(
-                        "INSERT OR REPLACE INTO genops_reservations (id, key, amount, expires_at) "
-                        "VALUES (?, ?, ?, ?)",
-                        (rid, claim.key, claim.amount, expires),
-                    )
-                    after.append(Position(pos.consumed, pos.reserved + claim.amount, claim.limit))
-        over = tuple(p.committed > c.limit for p, c in zip(after, claims, strict=True))
-        return Reservation(rid, tuple(claims), expires, tuple(after), over)
-
-    def settle(self, reservation: Reservation, actuals: Sequence[int], *, now: float) -> Settled:
-        found = False
-        positions: list[Position] = []
-        with self._transaction() as db:
-            self._expire(db, [c.key for c in reservation.claims], now)
-            for claim, actual in zip(reservation.claims, actuals, strict=True):
-                if not claim.commit:
-                    cur = db.execute(
-                        "DELETE FROM genops_reservations WHERE key = ? AND id = ?",
-                        (claim.key, reservation.id),
-                    )
-                    found = found or cur.rowcount > 0
-                    self._add(db, claim, actual, now)
-                positions.append(self._position(db, claim.key, claim.buckets, claim.limit))
-        return Settled(tuple(positions), found)
-
-    def release(self, reservation: Reservation, *, now: float) -> None:
-        with self._transaction() as db:
-            db.executemany(
-                "DELETE FROM genops_reservations WHERE key = ? AND id = ?",
-                [(c.key, reservation.id) for c in reservation.claims if not c.commit],
-            )
-
-    def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
-        with self._transaction() as db:
-            self._expire(db, [key], now)
-            return self._position(db, key, buckets, limit)
 
     def close(self) -> None:
         with self._conns_lock:
