@@ -140,10 +140,10 @@ def test_anthropic_overloaded_and_timeout(
 
 def test_real_socket_timeout(native: genops.GenOps, telemetry: Any, fake: FakeProvider) -> None:
     slow = Reply.json(wire.chat_completion("gpt-4o-mini"))
-    slow.delay = 1.0
+    slow.delay = 0.5
     fake.script(slow)
     with fake.serve() as url:
-        client = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=0, timeout=0.2)
+        client = openai.OpenAI(api_key="k", base_url=f"{url}/v1", max_retries=0, timeout=0.1)
         with pytest.raises(openai.APITimeoutError):
             client.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)
         client.close()
