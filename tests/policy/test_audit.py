@@ -129,3 +129,19 @@ def test_jsonl_reader_skips_a_torn_last_line(tmp_path: Path) -> None:
     with (tmp_path / "a.jsonl").open("a") as fh:
         fh.write('{"ts": 2.0, "res')
     assert sink.query() == [{"ts": 1.0, "result": "BLOCKED"}]
+
+
+def test_audit_sink_from_the_environment_without_a_policy_file(
+    make_genops: Callable[..., genops.GenOps],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'env-audit.db'}"
+    monkeypatch.setenv("GENOPS_AUDIT_SINK", url)
+    make_genops(prices=PRICES)
+    genops.register_policy("approved", type="allowed_models", models=["acme-small"])
+    with pytest.raises(genops.PolicyViolationError):
+        call("acme-large")
+    flush()
+    (record,) = open_sink(url).query()
+    assert (record["policy"], record["result"]) == ("approved", "BLOCKED")

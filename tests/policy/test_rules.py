@@ -322,3 +322,15 @@ def test_enforce_policy_decorator_evaluates_only_named_policies(
         draft()
     assert err.value.policy_name == "tokens"  # max_output defaults to 4096 > 10
     assert calls == []
+
+
+def test_register_policy_inherits_the_documents_defaults(
+    make_genops: Callable[..., genops.GenOps],
+) -> None:
+    make_genops(
+        policy=doc(defaults={"timezone": "Asia/Tokyo", "on_ledger_error": "fail_closed"}),
+        prices=PRICES,
+    )
+    budget = genops.register_policy("daily", type="budget", limit=1, window="daily")
+    assert str(budget.window.tz) == "Asia/Tokyo"  # type: ignore[attr-defined]
+    assert budget.on_ledger_error == "fail_closed"  # type: ignore[attr-defined]

@@ -274,7 +274,10 @@ def register_policy(
         elif "type" in spec:
             from genops.policy import loader
 
-            built = loader.build_policy({"name": policy, "enforcement": str(enforcement), **spec})
+            built = loader.build_policy(
+                {"name": policy, "enforcement": str(enforcement), **spec},
+                defaults=getattr(engine, "policy_defaults", None),
+            )
         else:
             raise TypeError("register_policy(name, ...) needs check= or type= (a policy type)")
     else:

@@ -234,9 +234,10 @@ def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
     """The policy engine for ``init(policy=..., ledger=...)``."""
     if isinstance(policy, PolicyEngine):
         return policy
-    if policy is None:
-        return Engine(ledger=ledger)
     from genops.policy import loader
+
+    if policy is None:
+        return loader.default_engine(ledger)
 
     return loader.build_engine(policy, ledger=ledger)
 

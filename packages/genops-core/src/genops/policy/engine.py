@@ -204,6 +204,9 @@ class Engine:
             raise ValueError("reservation_ttl must be positive seconds")
         self.reservation_ttl = float(reservation_ttl)
         self._ledger_errors = _LedgerErrors()
+        #: The policy document's ``defaults`` (file format), applied to policies that
+        #: ``genops.register_policy(type=...)`` adds later.
+        self.policy_defaults: dict[str, Any] = {}
 
     def _check_unique(self) -> None:
         seen: set[str] = set()

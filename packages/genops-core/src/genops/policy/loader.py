@@ -12,14 +12,16 @@ The format is documented in ``docs/policies.md``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from genops.attributes import ENV_AUDIT_SINK
 from genops.policy.base import Enforcement, Policy
 from genops.policy.budget import BudgetPolicy, RateLimit
 from genops.policy.engine import Engine
@@ -45,6 +47,9 @@ from genops.policy.schema import (
     RateLimitSpec,
 )
 from genops.policy.windows import Clock
+
+if TYPE_CHECKING:
+    from genops.audit import AuditLog
 
 #: Largest policy file accepted (a policy file is configuration, not data).
 MAX_FILE_BYTES = 1_000_000
@@ -288,21 +293,19 @@ def build_engine(
     """The engine for ``genops.init(policy=..., ledger=...)``.
 
     ``ledger`` given to ``init`` wins over the document's ``ledger:`` unless it is the
-    default ``"memory"``. The document's ``audit:`` section creates the audit log.
+    default ``"memory"``. The document's ``audit:`` section (else ``GENOPS_AUDIT_SINK``)
+    creates the audit log.
     """
-    from genops.audit import AuditLog
-
     config = load(policy)
     ledger_spec = ledger
     if (ledger is None or ledger == "memory") and config.ledger:
         ledger_spec = config.ledger
-    audit = (
-        AuditLog(config.audit_sink, sample_allowed=config.audit_sample_allowed)
-        if config.audit_sink
-        else None
-    )
     try:
-        return Engine(
+        audit = _audit_log(config.audit_sink, config.audit_sample_allowed)
+    except ValueError as exc:
+        raise PolicyConfigError(str(exc), source=config.source, field="audit.sink") from None
+    try:
+        engine = Engine(
             config.policies,
             attribution_enforcement=config.defaults.attribution_enforcement,
             ledger=ledger_spec,
@@ -312,3 +315,20 @@ def build_engine(
         )
     except ValueError as exc:
         raise PolicyConfigError(str(exc), source=config.source, field="ledger") from None
+    engine.policy_defaults = config.defaults.model_dump()
+    return engine
+
+
+def default_engine(ledger: Any = "memory", *, clock: Clock | None = None) -> Engine:
+    """The engine for ``genops.init()`` without a policy document: no policies yet
+    (``register_policy`` adds them), the given ledger, the audit sink from
+    ``GENOPS_AUDIT_SINK`` if set."""
+    return Engine(ledger=ledger, clock=clock, audit=_audit_log(None, 1.0))
+
+
+def _audit_log(sink: str | None, sample_allowed: float) -> AuditLog | None:
+    """The document's audit sink, else ``GENOPS_AUDIT_SINK``, else none."""
+    from genops.audit import AuditLog
+
+    url = sink or os.environ.get(ENV_AUDIT_SINK) or None
+    return AuditLog(url, sample_allowed=sample_allowed) if url else None
