@@ -277,7 +277,7 @@ class GovernedUnit:
             self._state = 2
             error = PolicyViolationError(admission.decision, operation_name=self.operation_name)
             with _safety.guard("governed unit block"):
-                self.span.set_attribute(A.ERROR_TYPE, type(error).__qualname__)
+                self.span.set_attribute(A.ERROR_TYPE, error_type(error))
                 self.span.set_status(Status(StatusCode.ERROR, str(error)))
                 self.span.end()
             raise error
@@ -690,7 +690,7 @@ class GovernedUnit:
                 },
             )
         if error is not None:
-            span.set_attribute(A.ERROR_TYPE, _error_type(error))
+            span.set_attribute(A.ERROR_TYPE, error_type(error))
             span.set_status(Status(StatusCode.ERROR, str(error)[:1024] or type(error).__name__))
             if not isinstance(error, PolicyViolationError):
                 span.record_exception(error)
@@ -702,7 +702,7 @@ class GovernedUnit:
         ins = rt.instruments
         dur_labels = dict(labels)
         if error is not None:
-            dur_labels[A.ERROR_TYPE] = _error_type(error)
+            dur_labels[A.ERROR_TYPE] = error_type(error)
         if self.model or self._calls:
             ins.duration.record(duration, dur_labels)
             if self._first_chunk_s is not None:
@@ -769,7 +769,9 @@ def _default_gen_ai_operation(operation_type: str) -> str:
     }.get(operation_type, operation_type)
 
 
-def _error_type(error: BaseException) -> str:
+def error_type(error: BaseException) -> str:
+    """The ``error.type`` value: the exception's module-qualified class name
+    (``builtins`` dropped), e.g. ``openai.RateLimitError``, ``TimeoutError``."""
     cls = type(error)
     module = cls.__module__
     if module == "builtins":
