@@ -15,6 +15,8 @@ import pytest
 
 import genops
 from genops import attributes as A
+from genops.ledger.guard import GuardedLedger
+from genops.policy import Engine, ManualClock
 from genops.policy.loader import build_engine
 from tests.conftest import Telemetry
 
@@ -56,11 +58,24 @@ def last_policy(telemetry: Telemetry) -> tuple[Any, Any]:
 
 
 @pytest.fixture
-def start(make_genops: Callable[..., genops.GenOps]) -> Callable[..., genops.GenOps]:
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def start(
+    make_genops: Callable[..., genops.GenOps], clock: ManualClock
+) -> Callable[..., genops.GenOps]:
     def make(doc: dict[str, Any], ledger: str) -> genops.GenOps:
-        return make_genops(policy=build_engine(doc, ledger=ledger), prices=PRICES)
+        return make_genops(policy=build_engine(doc, ledger=ledger, clock=clock), prices=PRICES)
 
     return make
+
+
+def guard() -> GuardedLedger:
+    engine = genops.get_runtime().engine
+    assert isinstance(engine, Engine) and isinstance(engine.ledger, GuardedLedger)
+    return engine.ledger
 
 
 @pytest.mark.parametrize("kind", ["redis", "sqlite", "postgres"])
@@ -88,13 +103,16 @@ def test_fail_closed_blocks(
 
 
 def test_sqlite_ledger_recovers_when_the_file_becomes_available(
-    start: Callable[..., genops.GenOps], telemetry: Telemetry, tmp_path: Path
+    start: Callable[..., genops.GenOps], telemetry: Telemetry, tmp_path: Path, clock: ManualClock
 ) -> None:
     directory = tmp_path / "later"
     start(policy("fail_closed"), f"sqlite:///{directory / 'ledger.db'}")
     with pytest.raises(genops.PolicyViolationError):
         call()
     directory.mkdir()
+    with pytest.raises(genops.PolicyViolationError):
+        call()  # within ledger_retry_after (5 s): not retried yet
+    clock.advance(5)
     call()
     assert last_policy(telemetry) == ("ALLOWED", None)
 
@@ -142,7 +160,10 @@ def private_redis() -> Iterator[RedisProcess]:
 
 @pytest.mark.redis
 def test_redis_outage_then_reconnect(
-    start: Callable[..., genops.GenOps], telemetry: Telemetry, private_redis: RedisProcess
+    start: Callable[..., genops.GenOps],
+    telemetry: Telemetry,
+    private_redis: RedisProcess,
+    clock: ManualClock,
 ) -> None:
     start(policy(), f"redis://127.0.0.1:{private_redis.port}/0")
     call()
@@ -160,6 +181,21 @@ def test_redis_outage_then_reconnect(
     assert last_policy(telemetry) == ("WARNING", "x_ledger_unavailable")
 
     private_redis.start()  # back (empty: it kept nothing on disk)
+    clock.advance(5)  # ledger_retry_after
     call()
     assert last_policy(telemetry) == ("ALLOWED", None)
     assert genops.budget_status("spend").consumed == pytest.approx(0.2)
+
+
+def test_an_unreachable_ledger_is_not_retried_on_every_call(
+    start: Callable[..., genops.GenOps], telemetry: Telemetry, tmp_path: Path, clock: ManualClock
+) -> None:
+    doc = policy(defaults={"ledger_retry_after": "30s"})
+    start(doc, unreachable("redis", tmp_path))
+    for _ in range(3):
+        call()
+        assert last_policy(telemetry) == ("WARNING", "x_ledger_unavailable")
+    assert (guard().failures, guard().refused) == (3, 2)  # tried once, then failed fast
+    clock.advance(30)
+    call()
+    assert (guard().failures, guard().refused) == (4, 2)  # tried again after 30 s

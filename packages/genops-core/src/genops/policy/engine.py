@@ -17,7 +17,6 @@ rate limits) reserved — all of a unit's claims in **one** atomic ledger call.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from genops.decision import (
     most_severe,
 )
 from genops.ledger import Denied, Ledger, LedgerUnavailable, Reservation, open_ledger
+from genops.ledger.guard import GuardedLedger
 from genops.policy.base import (
     Admission,
     BudgetAlert,
@@ -50,7 +50,6 @@ from genops.usage import Usage
 if TYPE_CHECKING:
     from genops.audit import AuditLog
 
-log = logging.getLogger("genops")
 
 #: Name of the built-in rule that flags units without team or project.
 ATTRIBUTION_POLICY = "genops.attribution-required"
@@ -157,21 +156,6 @@ class _Held:
     plans: tuple[Plan, ...]
 
 
-class _LedgerErrors:
-    """Logs ledger failures at most once a minute (they are operational, not bugs)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-        self._last = -1e18
-
-    def __call__(self, exc: BaseException, clock: Clock) -> None:
-        self.count += 1
-        now = clock()
-        if now - self._last >= 60:
-            self._last = now
-            log.warning("genops ledger unavailable (%d failures so far): %s", self.count, exc)
-
-
 class Engine:
     """The default :class:`~genops.policy.base.PolicyEngine`: rules in order, most severe wins.
 
@@ -180,7 +164,9 @@ class Engine:
     - ``clock``: epoch-seconds callable deciding windows and reservation expiry
       (inject :class:`~genops.policy.windows.ManualClock` in tests);
     - ``audit``: an :class:`~genops.audit.AuditLog` receiving every decision;
-    - ``reservation_ttl``: seconds after which an unsettled reservation expires.
+    - ``reservation_ttl``: seconds after which an unsettled reservation expires;
+    - ``ledger_retry_after``: after a ledger failure, seconds during which budget
+      policies apply ``on_ledger_error`` at once instead of waiting on the backend.
     """
 
     def __init__(
@@ -192,18 +178,20 @@ class Engine:
         clock: Clock | None = None,
         audit: AuditLog | None = None,
         reservation_ttl: float = DEFAULT_RESERVATION_TTL,
+        ledger_retry_after: float = 5.0,
     ) -> None:
         self._lock = threading.Lock()
         builtin: list[Policy] = [AttributionRequired(Enforcement.parse(attribution_enforcement))]
         self._policies: tuple[Policy, ...] = (*builtin, *policies)
         self._check_unique()
-        self.ledger: Ledger = open_ledger(ledger)
         self.clock: Clock = clock or system_clock
+        self.ledger: Ledger = GuardedLedger(
+            open_ledger(ledger), retry_after=ledger_retry_after, clock=self.clock
+        )
         self.audit = audit
         if not reservation_ttl > 0:
             raise ValueError("reservation_ttl must be positive seconds")
         self.reservation_ttl = float(reservation_ttl)
-        self._ledger_errors = _LedgerErrors()
         #: The policy document's ``defaults`` (file format), applied to policies that
         #: ``genops.register_policy(type=...)`` adds later.
         self.policy_defaults: dict[str, Any] = {}
@@ -326,7 +314,6 @@ class Engine:
         try:
             outcome = self.ledger.reserve(claims, ttl=self.reservation_ttl, now=now)
         except LedgerUnavailable as exc:
-            self._ledger_errors(exc, self.clock)
             for plan in plans:
                 decisions.append(
                     apply_enforcement(plan.policy.ledger_unavailable(exc), plan.policy.enforcement)
@@ -368,8 +355,7 @@ class Engine:
         ]
         try:
             settled = self.ledger.settle(held.reservation, actuals, now=self.clock())
-        except LedgerUnavailable as exc:
-            self._ledger_errors(exc, self.clock)
+        except LedgerUnavailable:  # logged by the guard; the charge cannot be recorded
             return Settlement(budget=admission.budget)
         alerts: list[BudgetAlert] = []
         tightest: tuple[float, BudgetState] | None = None
@@ -393,8 +379,8 @@ class Engine:
             return
         try:
             self.ledger.release(held.reservation, now=self.clock())
-        except LedgerUnavailable as exc:  # it expires after its TTL anyway
-            self._ledger_errors(exc, self.clock)
+        except LedgerUnavailable:  # logged by the guard; it expires after its TTL anyway
+            pass
 
     def budget_status(self, name: str, **values: str) -> BudgetStatus:
         """Consumed / reserved / remaining of budget ``name`` for its ``per`` values.

@@ -312,6 +312,7 @@ def build_engine(
             clock=clock,
             audit=audit,
             reservation_ttl=config.defaults.reservation_ttl,
+            ledger_retry_after=config.defaults.ledger_retry_after,
         )
     except ValueError as exc:
         raise PolicyConfigError(str(exc), source=config.source, field="ledger") from None

@@ -199,6 +199,7 @@ class DefaultsSpec(_Strict):
     on_unknown_price: OnUnknownPrice = "warn"
     on_ledger_error: OnLedgerError = "fail_open"
     reservation_ttl: Duration = 600.0
+    ledger_retry_after: Duration = 5.0
 
 
 class AuditSpec(_Strict):
