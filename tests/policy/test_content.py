@@ -6,10 +6,19 @@ import json
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import genops
 from genops import attributes as A
-from genops.policy.detectors import DETECTOR_NAMES, iban_valid, luhn_valid, redact_text, scan
+from genops.policy.detectors import (
+    DETECTOR_NAMES,
+    find,
+    iban_valid,
+    luhn_valid,
+    redact_text,
+    scan,
+)
 from tests.conftest import Telemetry
 
 
@@ -118,3 +127,18 @@ def test_redactor_is_available_even_without_declared_texts(
         assert unit.redact("use sk-abcdefghijklmnopqrstuvwxyz") == "use ***"
     attrs = dict(telemetry.spans()[-1].attributes or {})
     assert attrs[A.POLICY_RESULT] == "ALLOWED"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("0123456789 -.@:()+abcdefABCDEFXYZsk_\u0663\n"), max_size=120)
+)
+def test_fuzzed_text_never_breaks_the_detectors(text: str) -> None:
+    hits = find(text, DETECTOR_NAMES)
+    assert all(0 <= s < e <= len(text) for _, s, e in hits)
+    redacted = redact_text(text, DETECTOR_NAMES)
+    assert isinstance(redacted, str)
+    if hits:
+        assert "[REDACTED:" in redacted
+    else:
+        assert redacted == text

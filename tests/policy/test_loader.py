@@ -276,3 +276,14 @@ def test_fuzzed_files_only_raise_policy_config_error(tmp_path_factory: Any, raw:
         load(path)
     except PolicyConfigError:
         pass
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policies)
+def test_fuzzed_register_policy_specs_only_raise_policy_config_error(spec: Any) -> None:
+    try:
+        policy = build_policy(spec)
+    except PolicyConfigError as exc:
+        assert str(exc).startswith("<register_policy>")  # noqa: PT017
+    else:
+        assert policy.name == spec["name"]
