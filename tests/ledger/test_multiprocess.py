@@ -108,3 +108,45 @@ def test_postgres_budget_holds_under_8_processes(postgres_url: str) -> None:
 @pytest.mark.slow
 def test_sqlite_budget_holds_under_8_processes(tmp_path: Path) -> None:
     check(f"sqlite:///{tmp_path / 'ledger.db'}")
+
+
+def _forked_child(engine: Any, request: UnitRequest) -> None:
+    admission = engine.admit(request)
+    engine.settle(admission, cost_usd=COST, usage=None)
+    engine.audit.flush()
+    engine.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_an_engine_used_before_fork_works_in_the_child(
+    tmp_path: Path, kind: str, request: pytest.FixtureRequest
+) -> None:
+    """gunicorn --preload style: the engine (ledger connection, audit thread) is
+    created and used in the parent, then the worker process forks."""
+    from genops.audit import open_sink
+
+    url = (
+        f"sqlite:///{tmp_path / 'ledger.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_url")
+    )
+    audit = f"jsonl:///{tmp_path / 'audit.jsonl'}"
+    engine = build_engine({**POLICY, "audit": {"sink": audit}}, ledger=url)
+    unit = UnitRequest(
+        attribution=Attribution(team="t", project="p"),
+        operation_name="pre-fork",
+        operation_type="chat",
+        provider="openai",
+        model="gpt-4o-mini",
+        estimate=Estimate(input_tokens=1, max_output_tokens=1, cost_usd=COST),
+    )
+    engine.settle(engine.admit(unit), cost_usd=COST, usage=None)
+    engine.audit.flush()  # type: ignore[union-attr]
+    child = mp.get_context("fork").Process(target=_forked_child, args=(engine, unit))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert engine.budget_status("shared").consumed == pytest.approx(float(2 * COST))
+    engine.settle(engine.admit(unit), cost_usd=COST, usage=None)  # the parent still works
+    engine.close()
+    assert len(open_sink(audit).query()) == 3

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import random
 import sqlite3
@@ -245,6 +246,7 @@ class AuditLog:
         self._random = random.Random(seed)
         self._queue: queue.Queue[object] = queue.Queue()
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
         self._start_lock = threading.Lock()
         self.dropped = 0
 
@@ -266,8 +268,12 @@ class AuditLog:
         batch = list(records)
         if not batch:
             return
-        if self._thread is None:
+        if self._thread is None or self._pid != os.getpid():
             with self._start_lock:
+                if self._pid != os.getpid():  # forked: the writer thread stayed in the parent
+                    self._pid = os.getpid()
+                    self._queue = queue.Queue()
+                    self._thread = None
                 if self._thread is None:
                     self._thread = threading.Thread(
                         target=self._run, name="genops-audit", daemon=True
@@ -308,12 +314,12 @@ class AuditLog:
 
     def flush(self) -> None:
         """Block until every queued record has been written."""
-        if self._thread is not None:
+        if self._thread is not None and self._pid == os.getpid():
             self._queue.join()
 
     def close(self) -> None:
         """Flush, stop the thread and close the sink."""
-        if self._thread is not None:
+        if self._thread is not None and self._pid == os.getpid():
             self._queue.put(_STOP)
             self._thread.join(timeout=10)
             self._thread = None

@@ -13,6 +13,7 @@ Connections are per thread and re-opened after an error. Needs
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -61,12 +62,12 @@ class PostgresLedger(SQLLedgerBase):
         self.reservations = f"{table_prefix}reservations"
         self._timeout = connect_timeout
         self._local = threading.local()
-        self._conns: list[Any] = []
+        self._conns: list[tuple[int, Any]] = []
         self._conns_lock = threading.Lock()
 
     def _connect(self) -> Any:
         conn = getattr(self._local, "conn", None)
-        if conn is not None and not conn.closed:
+        if conn is not None and not conn.closed and self._local.pid == os.getpid():
             return conn
         conn = self._psycopg.connect(self.url, connect_timeout=self._timeout, autocommit=True)
         with conn.cursor() as cur:
@@ -88,17 +89,17 @@ class PostgresLedger(SQLLedgerBase):
                     "SELECT pg_advisory_unlock(hashtextextended(%s, 0))", (self.consumption,)
                 )
         self._local.conn = conn
+        self._local.pid = os.getpid()
         with self._conns_lock:
-            self._conns.append(conn)
+            self._conns.append((os.getpid(), conn))
         return conn
 
     def _drop(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
-        if conn is not None:
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
             with self._conns_lock:
-                if conn in self._conns:
-                    self._conns.remove(conn)
+                self._conns = [(p, c) for p, c in self._conns if c is not conn]
             try:
                 conn.close()
             except self._psycopg.Error:
@@ -146,7 +147,10 @@ class PostgresLedger(SQLLedgerBase):
     def close(self) -> None:
         with self._conns_lock:
             conns, self._conns = self._conns, []
-        for conn in conns:
+        pid = os.getpid()
+        for owner, conn in conns:
+            if owner != pid:
+                continue  # inherited through fork(): the parent's to close
             try:
                 conn.close()
             except self._psycopg.Error:

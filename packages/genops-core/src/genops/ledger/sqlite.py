@@ -4,13 +4,15 @@
 
 WAL mode; every reserve/settle is one ``BEGIN IMMEDIATE`` transaction, which
 takes the database's single write lock, so check-and-reserve is atomic across
-processes. Connections are per thread and re-opened after an error (a missing
+processes. Connections are per thread (and per process: one inherited through
+``fork()`` is never reused) and re-opened after an error (a missing
 directory or a locked/corrupt file makes the call fail with
 :class:`LedgerUnavailable`; the next call tries again).
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -51,13 +53,15 @@ class SQLiteLedger(SQLLedgerBase):
         self.url = f"sqlite:///{self.path}"
         self._timeout = busy_timeout
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[tuple[int, sqlite3.Connection]] = []
         self._conns_lock = threading.Lock()
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is not None:
-            return db
+            if self._local.pid == os.getpid():
+                return db
+            self._local.db = None  # inherited through fork(): never reuse (nor close) it
         parent = Path(self.path).parent
         if not parent.is_dir():
             raise LedgerUnavailable(f"ledger directory {parent} does not exist")
@@ -72,8 +76,9 @@ class SQLiteLedger(SQLLedgerBase):
             db.close()
             raise
         self._local.db = db
+        self._local.pid = os.getpid()
         with self._conns_lock:
-            self._conns.append(db)
+            self._conns.append((os.getpid(), db))
         return db
 
     def _drop(self) -> None:
@@ -81,8 +86,7 @@ class SQLiteLedger(SQLLedgerBase):
         self._local.db = None
         if db is not None:
             with self._conns_lock:
-                if db in self._conns:
-                    self._conns.remove(db)
+                self._conns = [(p, c) for p, c in self._conns if c is not db]
             try:
                 db.close()
             except sqlite3.Error:
@@ -118,7 +122,10 @@ class SQLiteLedger(SQLLedgerBase):
     def close(self) -> None:
         with self._conns_lock:
             conns, self._conns = self._conns, []
-        for db in conns:
+        pid = os.getpid()
+        for owner, db in conns:
+            if owner != pid:
+                continue  # inherited through fork(): the parent's to close
             try:
                 db.close()
             except sqlite3.Error:
