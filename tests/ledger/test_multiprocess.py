@@ -150,3 +150,31 @@ def test_an_engine_used_before_fork_works_in_the_child(
     engine.settle(engine.admit(unit), cost_usd=COST, usage=None)  # the parent still works
     engine.close()
     assert len(open_sink(audit).query()) == 3
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_threads_sharing_one_engine_never_overspend(tmp_path: Path, kind: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = "memory" if kind == "memory" else f"sqlite:///{tmp_path / 'ledger.db'}"
+    engine = build_engine(POLICY, ledger=url)
+    request = UnitRequest(
+        attribution=Attribution(team="t", project="p"),
+        operation_name="threads",
+        operation_type="chat",
+        provider="openai",
+        model="gpt-4o-mini",
+        estimate=Estimate(input_tokens=1, max_output_tokens=1, cost_usd=COST),
+    )
+
+    def work(_: int) -> bool:
+        admission = engine.admit(request)
+        if admission.decision.proceeds:
+            engine.settle(admission, cost_usd=COST, usage=None)
+        return admission.decision.proceeds
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ran = sum(pool.map(work, range(1000)))
+    assert ran == int(LIMIT // COST)
+    assert Decimal(str(engine.budget_status("shared").consumed)) == ran * COST
+    engine.close()
