@@ -26,7 +26,9 @@ from genops.ledger import LedgerUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="genops", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="genops", description="genops: budget positions and the audit trail, from the shell"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     bs = sub.add_parser("budget-status", help="consumed / reserved / remaining of a budget")
