@@ -90,7 +90,7 @@ async def test_endpoint_span_matches_semconv_and_spec(
             op_type="embedding",
             host="api.openai.com",
             stream=None,
-            max_tokens=0,
+            max_tokens=None,  # embeddings: no gen_ai.request.max_tokens
             response_model=model,
             usage=usage,
             cost=reference_cost("openai", model, usage),

@@ -356,7 +356,8 @@ class GovernedUnit:
             attrs[A.GEN_AI_PROVIDER_NAME] = self.provider
         if self.model:
             attrs[A.GEN_AI_REQUEST_MODEL] = self.model
-        if self.request.max_output_tokens is not None:
+        if self.request.max_output_tokens is not None and self.gen_ai_operation != A.OP_EMBEDDINGS:
+            # (embeddings produce no output tokens: their 0 is a reservation input only)
             attrs[A.GEN_AI_REQUEST_MAX_TOKENS] = self.request.max_output_tokens
         attrs.update(attribution.span_attributes())
         attrs.setdefault(A.TEAM, UNATTRIBUTED)
