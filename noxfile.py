@@ -62,6 +62,7 @@ def native(session: nox.Session) -> None:
 def native_openai3(session: nox.Session) -> None:
     """genops-native against the newest openai 3.x (outside the workspace lock)."""
     session.install(
+        "--no-config",  # the workspace's `openai<3` constraint (crewai's cap) must not apply
         CORE,
         f"{NATIVE}[anthropic]",
         *TEST_DEPS,
