@@ -148,3 +148,20 @@ def test_an_exhausted_budget_admits_nothing_not_even_zero(
     denied = ledger.reserve([claim(amount=0)], ttl=60, now=NOW)
     assert isinstance(denied, Denied)
     assert denied.failed == (0,)
+
+
+@pytest.mark.redis
+def test_redis_reservation_keys_expire_when_idle(redis_url: str) -> None:
+    import redis
+
+    from genops.ledger.redis import RedisLedger
+
+    base, _, prefix = redis_url.partition("?prefix=")
+    ledger = RedisLedger(base, prefix=prefix)
+    r = reserve(ledger, [claim()], ttl=30)
+    client = redis.Redis.from_url(base)
+    for name in ("r", "ra", "rs"):
+        assert 30_000 < client.pttl(f"{prefix}{name}:budget:k") <= 61_000
+    ledger.settle(r, [1], now=NOW)
+    client.close()
+    ledger.close()

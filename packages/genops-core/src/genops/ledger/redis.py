@@ -5,9 +5,11 @@
 Keys per budget key ``K`` (under ``prefix``): ``c:K:<bucket>`` consumption
 counters (integers, expiring with their window: ``PEXPIRE`` from ``keep_for``),
 ``r:K`` a sorted set of reservation ids scored by expiry, ``ra:K`` a hash id →
-amount and ``rs:K`` the live reserved total. Check-and-reserve, settle and
-release are each one server-side script, so concurrent workers on any number of
-hosts never overspend by more than the reservations in flight. Scripts are
+amount and ``rs:K`` the live reserved total (these three expire after twice the
+reservation TTL without a new reservation, so high-cardinality keys do not pile
+up). Check-and-reserve, settle and release are each one server-side script, so
+concurrent workers on any number of hosts never overspend by more than the
+reservations in flight. Scripts are
 loaded with ``EVALSHA`` (re-sent on ``NOSCRIPT``); the client reconnects by
 itself after the server comes back. Keys of one unit must live on one node (no
 cluster hash-slot routing).
@@ -86,6 +88,10 @@ for i = 1, n do
     redis.call('ZADD', c.r, now + ttl, id)
     redis.call('HSET', c.ra, id, c.amount)
     redis.call('INCRBY', c.rs, c.amount)
+    -- idle reservation keys go away (every reservation in them has expired by then)
+    local idle = math.floor(ttl * 2000) + 1000
+    redis.call('PEXPIRE', c.r, idle); redis.call('PEXPIRE', c.ra, idle)
+    redis.call('PEXPIRE', c.rs, idle)
     c.reserved = c.reserved + c.amount
   end
   table.insert(res, fmt(c.consumed)); table.insert(res, fmt(c.reserved))

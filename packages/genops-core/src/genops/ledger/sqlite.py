@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -69,9 +70,7 @@ class SQLiteLedger(SQLLedgerBase):
             self.path, timeout=self._timeout, isolation_level=None, check_same_thread=False
         )
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            self._setup(db)
         except sqlite3.Error:
             db.close()
             raise
@@ -80,6 +79,27 @@ class SQLiteLedger(SQLLedgerBase):
         with self._conns_lock:
             self._conns.append((os.getpid(), db))
         return db
+
+    def _setup(self, db: sqlite3.Connection) -> None:
+        """WAL mode and the schema. Switching a new file to WAL answers "database is
+        locked" at once (no busy wait) when other processes open it at the same
+        moment, so this step retries with backoff for up to the busy timeout."""
+        deadline = time.monotonic() + self._timeout
+        delay = 0.005
+        while True:
+            try:
+                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                transient = "locked" in str(exc) or "busy" in str(exc)
+                if not transient or time.monotonic() + delay > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
     def _drop(self) -> None:
         db = getattr(self._local, "db", None)
