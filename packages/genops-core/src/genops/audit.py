@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
+from genops.ledger.sqlite import setup_wal
+
 log = logging.getLogger("genops.audit")
 
 #: Record fields, in column order.
@@ -140,21 +142,28 @@ class SQLiteSink:
         self.path = Path(path)
         self.url = f"sqlite:///{self.path}"
         self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
         self._lock = threading.Lock()
 
     def _conn(self) -> sqlite3.Connection:
+        if self._db is not None and self._pid != os.getpid():
+            self._db = None  # inherited through fork(): never reuse it
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(str(self.path), timeout=30, check_same_thread=False)
-            db.execute("PRAGMA journal_mode=WAL")
             cols = ", ".join(
                 f"{f} {'REAL' if f in ('ts', 'reserved', 'budget_remaining') else 'TEXT'}"
                 for f in FIELDS
             )
-            db.execute(f"CREATE TABLE IF NOT EXISTS genops_audit ({cols})")
-            db.execute("CREATE INDEX IF NOT EXISTS genops_audit_ts ON genops_audit (ts)")
+            setup_wal(
+                db,
+                f"CREATE TABLE IF NOT EXISTS genops_audit ({cols});"
+                "CREATE INDEX IF NOT EXISTS genops_audit_ts ON genops_audit (ts);",
+                timeout=30,
+            )
             db.commit()
             self._db = db
+            self._pid = os.getpid()
         return self._db
 
     def write(self, records: list[dict[str, Any]]) -> None:
@@ -201,9 +210,9 @@ class SQLiteSink:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
+            if self._db is not None and self._pid == os.getpid():
                 self._db.close()
-                self._db = None
+            self._db = None
 
 
 def open_sink(spec: str | AuditSink) -> AuditSink:

@@ -46,6 +46,31 @@ class _SQLiteTx:
         return self.db.execute(sql, tuple(params)).rowcount
 
 
+def setup_wal(db: sqlite3.Connection, schema: str, *, timeout: float) -> None:
+    """WAL mode, ``synchronous=NORMAL`` and ``schema`` on a new connection.
+
+    Switching a new file to WAL answers "database is locked" at once (no busy wait)
+    when other processes open it at the same moment, so this retries with backoff
+    for up to ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            mode = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(mode).lower() != "wal":
+                db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.executescript(schema)
+            return
+        except sqlite3.OperationalError as exc:
+            transient = "locked" in str(exc) or "busy" in str(exc)
+            if not transient or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.25)
+
+
 class SQLiteLedger(SQLLedgerBase):
     """A :class:`~genops.ledger.base.Ledger` in a SQLite file (WAL, cross-process safe)."""
 
@@ -81,25 +106,7 @@ class SQLiteLedger(SQLLedgerBase):
         return db
 
     def _setup(self, db: sqlite3.Connection) -> None:
-        """WAL mode and the schema. Switching a new file to WAL answers "database is
-        locked" at once (no busy wait) when other processes open it at the same
-        moment, so this step retries with backoff for up to the busy timeout."""
-        deadline = time.monotonic() + self._timeout
-        delay = 0.005
-        while True:
-            try:
-                mode = db.execute("PRAGMA journal_mode").fetchone()[0]
-                if str(mode).lower() != "wal":
-                    db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-                db.executescript(_SCHEMA)
-                return
-            except sqlite3.OperationalError as exc:
-                transient = "locked" in str(exc) or "busy" in str(exc)
-                if not transient or time.monotonic() + delay > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.25)
+        setup_wal(db, _SCHEMA, timeout=self._timeout)
 
     def _drop(self) -> None:
         db = getattr(self._local, "db", None)
