@@ -48,4 +48,3 @@ def end(entry: Entry, error: BaseException | None) -> None:
     if entry.rollup is not None:
         entry.rollup.close()
     span.end()
-
