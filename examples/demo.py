@@ -143,7 +143,7 @@ def report(exporter: InMemorySpanExporter) -> None:
             continue
         decisions[(str(attrs[A.POLICY_RESULT]), str(attrs.get(A.POLICY_REASON_CODE, "")))] += 1
         alerts.extend(
-            f"{e.attributes[A.BUDGET_NAME]} crossed {e.attributes['genops.budget.threshold']:.0%}"
+            f"{e.attributes[A.BUDGET_NAME]} crossed {e.attributes[A.BUDGET_THRESHOLD]:.0%}"
             for e in span.events
             if e.name == A.EVENT_BUDGET_ALERT
         )

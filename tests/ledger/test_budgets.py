@@ -250,7 +250,7 @@ def test_alerts_fire_once_per_threshold(
     for _ in range(5):
         call()
     alerts = [e for s in telemetry.spans() for e in events(s, A.EVENT_BUDGET_ALERT)]
-    assert [(a[A.BUDGET_NAME], a["genops.budget.threshold"]) for a in alerts] == [
+    assert [(a[A.BUDGET_NAME], a[A.BUDGET_THRESHOLD]) for a in alerts] == [
         ("team-budget", 0.5),
         ("team-budget", 0.8),
     ]

@@ -16,7 +16,8 @@ from genops._version import SPEC_VERSION, __version__
 from genops.api import budget_status, enforce_policy, governed, register_policy, track_usage
 from genops.attribution import Attribution, attribution, resolve_attribution
 from genops.decision import DecisionResult, PolicyDecision, PolicyViolationError, ReasonCode
-from genops.lifecycle import GovernedUnit, RequestEstimate, covering_unit
+from genops.estimate import RequestEstimate
+from genops.lifecycle import GovernedUnit, covering_unit
 from genops.policy.base import Enforcement, UnitRequest
 from genops.policy.errors import PolicyConfigError
 from genops.rollup import Rollup, rollup_span

@@ -13,7 +13,8 @@ from opentelemetry.trace import Span, SpanKind
 
 from genops.attribution import Attribution, attribution
 from genops.decision import X_CUSTOM_POLICY, PolicyDecision
-from genops.lifecycle import GovernedUnit, RequestEstimate
+from genops.estimate import RequestEstimate
+from genops.lifecycle import GovernedUnit
 from genops.policy.base import Enforcement, Policy, UnitRequest
 from genops.policy.engine import BudgetStatus, CallablePolicy
 from genops.rollup import Rollup

@@ -71,6 +71,8 @@ BUDGET_ALLOCATED: Final = "genops.budget.allocated"
 BUDGET_CONSUMED: Final = "genops.budget.consumed"
 BUDGET_REMAINING: Final = "genops.budget.remaining"
 BUDGET_PERIOD: Final = "genops.budget.period"
+#: the alert_at fraction a genops.budget.alert reports (genops extension)
+BUDGET_THRESHOLD: Final = "genops.budget.threshold"
 POLICY_NAME: Final = "genops.policy.name"
 POLICY_REASON: Final = "genops.policy.reason"
 POLICY_TIMESTAMP: Final = "genops.policy.timestamp"

@@ -23,8 +23,6 @@ from ``start()``/``__enter__`` — before anything is sent — and emits only th
 from __future__ import annotations
 
 import contextvars
-import json
-import math
 import threading
 import time
 from collections.abc import Sequence
@@ -37,19 +35,19 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from genops import _safety
+from genops import _record, _safety
 from genops import attributes as A
+from genops._record import UNATTRIBUTED, error_type
 from genops.attribution import Attribution, resolve_attribution
 from genops.decision import PolicyDecision, PolicyViolationError
-from genops.policy.base import Admission, BudgetAlert, BudgetState, Estimate, UnitRequest
+from genops.estimate import RequestEstimate
+from genops.policy.base import Admission, Estimate, UnitRequest
 from genops.rollup import Rollup, current_rollup, pop_rollup, push_rollup
 from genops.usage import Usage
 
 if TYPE_CHECKING:
     from genops.runtime import GenOps
 
-#: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
-UNATTRIBUTED = "unattributed"
 
 #: The unit that currently owns the cost of provider calls in this context (one per call).
 _cost_owner: contextvars.ContextVar[GovernedUnit | None] = contextvars.ContextVar(
@@ -89,37 +87,6 @@ def covering_unit() -> GovernedUnit | None:
     if unit is not None and unit.is_open:
         return unit
     return None
-
-
-@dataclass(frozen=True, slots=True)
-class RequestEstimate:
-    """What the caller knows before the call, for the reservation and content policies.
-
-    ``input_tokens`` defaults to an estimate from ``texts`` (4 characters a token);
-    ``max_output_tokens`` defaults to the runtime's ``default_max_output_tokens``.
-    """
-
-    input_tokens: int | None = None
-    max_output_tokens: int | None = None
-    texts: Sequence[str] = ()
-
-    def __post_init__(self) -> None:
-        for name in ("input_tokens", "max_output_tokens"):
-            value = getattr(self, name)
-            if value is not None and (
-                isinstance(value, bool) or not isinstance(value, int) or value < 0
-            ):
-                raise ValueError(
-                    f"RequestEstimate.{name} must be an int >= 0 or None, got {value!r}"
-                )
-        if isinstance(self.texts, str):
-            object.__setattr__(self, "texts", (self.texts,))
-
-    def input_token_estimate(self) -> int:
-        if self.input_tokens is not None:
-            return self.input_tokens
-        chars = sum(len(t) for t in self.texts)
-        return math.ceil(chars / 4) + 4 * len(self.texts)
 
 
 _NO_REQUEST = RequestEstimate()
@@ -174,7 +141,7 @@ class GovernedUnit:
         self.provider = provider
         self.model = model
         self.request = request or _NO_REQUEST
-        self.gen_ai_operation = gen_ai_operation or _default_gen_ai_operation(operation_type)
+        self.gen_ai_operation = gen_ai_operation or _record.default_gen_ai_operation(operation_type)
         self._kind = kind if kind is not None else (SpanKind.CLIENT if model else SpanKind.INTERNAL)
         self._extra = attributes
         self.region = region
@@ -203,6 +170,21 @@ class GovernedUnit:
         self._otel_token: object | None = None
 
     # ------------------------------------------------------------------ properties
+    @property
+    def runtime(self) -> GenOps:
+        """The runtime this unit records to."""
+        return self._rt
+
+    @property
+    def first_chunk_s(self) -> float | None:
+        """Seconds from start to the first streamed chunk, once recorded."""
+        return self._first_chunk_s
+
+    @property
+    def provider_calls(self) -> int:
+        """Provider calls added by SDK instrumentation underneath this unit."""
+        return len(self._calls)
+
     @property
     def is_open(self) -> bool:
         """True between a successful start and finish."""
@@ -261,12 +243,12 @@ class GovernedUnit:
                 content=tuple(self.request.texts),
                 metadata=self._metadata,
                 only_policies=self._only,
-                trace_id=_hex_id(span, trace=True),
-                span_id=_hex_id(span, trace=False),
+                trace_id=_record.hex_id(span, trace=True),
+                span_id=_record.hex_id(span, trace=False),
             )
             admission = rt.engine.admit(request)
             self.admission = admission
-            self._record_decisions(admission)
+            _record.decisions(self, admission)
         except Exception as exc:
             # Instrumentation failure before execution: never block the app for our bug.
             _safety.report(exc, "governed unit start")
@@ -282,7 +264,7 @@ class GovernedUnit:
                 self.span.end()
             raise error
         with _safety.guard("governed unit reservation"):
-            self._record_reservation(admission)
+            _record.reservation(self, admission)
         if activate:
             self.activate()
         return self
@@ -371,107 +353,6 @@ class GovernedUnit:
             name, context=parent, kind=self._kind, attributes=attrs
         )
 
-    def _record_decisions(self, admission: Admission) -> None:
-        span = self.span
-        now_ms = int(time.time() * 1000)
-        decisions = admission.decisions or (admission.decision,)
-        for d in decisions:
-            ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
-            if d.reason_code is not None:
-                ev[A.POLICY_REASON_CODE] = d.reason_code
-            if d.policy_name:
-                ev[A.POLICY_NAME] = d.policy_name
-            if d.reason:
-                ev[A.POLICY_REASON] = d.reason
-            span.add_event(A.EVENT_POLICY_EVALUATED, ev)
-        winner = admission.decision
-        attrs: dict[str, Any] = {
-            A.POLICY_RESULT: winner.result.value,
-            A.POLICY_TIMESTAMP: winner.timestamp_ms or now_ms,
-            A.POLICY_EVALUATED_COUNT: len(admission.decisions),
-        }
-        if winner.reason_code is not None:
-            attrs[A.POLICY_REASON_CODE] = winner.reason_code
-        if winner.policy_name:
-            attrs[A.POLICY_NAME] = winner.policy_name
-        if winner.reason:
-            attrs[A.POLICY_REASON] = winner.reason
-        span.set_attributes(attrs)
-        # ALLOWED decisions are not counted (the duration histogram counts every unit
-        # that ran); the counter answers "who was warned/blocked, by which rule".
-        violations = [d for d in decisions if d.reason_code is not None]
-        if violations:
-            labels = self._metric_labels()
-            for d in violations:
-                self._rt.instruments.decisions.add(
-                    1,
-                    {
-                        **labels,
-                        A.POLICY_RESULT: d.result.value,
-                        A.POLICY_REASON_CODE: d.reason_code,
-                        **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
-                    },
-                )
-
-    def _record_reservation(self, admission: Admission) -> None:
-        span = self.span
-        span.set_attributes(
-            {A.ACCOUNTING_RESERVED: admission.reserved, A.ACCOUNTING_UNIT: admission.unit}
-        )
-        ev: dict[str, Any] = {
-            A.ACCOUNTING_RESERVED: admission.reserved,
-            A.ACCOUNTING_UNIT: admission.unit,
-        }
-        if admission.budget is not None:
-            ev[A.BUDGET_NAME] = admission.budget.name
-            ev[A.BUDGET_REMAINING] = admission.budget.remaining
-            self._set_budget(admission.budget)
-        span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
-        self._emit_alerts(admission.alerts)
-
-    def _set_budget(self, budget: BudgetState) -> None:
-        self.span.set_attributes(
-            {
-                A.BUDGET_NAME: budget.name,
-                A.BUDGET_ALLOCATED: budget.allocated,
-                A.BUDGET_CONSUMED: budget.consumed,
-                A.BUDGET_REMAINING: budget.remaining,
-                A.BUDGET_PERIOD: budget.period,
-            }
-        )
-
-    def _emit_alerts(self, alerts: Sequence[BudgetAlert]) -> None:
-        for alert in alerts:
-            self.span.add_event(
-                A.EVENT_BUDGET_ALERT,
-                {
-                    A.BUDGET_NAME: alert.name,
-                    A.BUDGET_CONSUMED: alert.consumed,
-                    A.BUDGET_ALLOCATED: alert.allocated,
-                    A.BUDGET_PERIOD: alert.period,
-                    "genops.budget.threshold": alert.threshold,
-                },
-            )
-            self._rt.instruments.budget_alerts.add(
-                1, {A.BUDGET_NAME: alert.name, "genops.budget.threshold": alert.threshold}
-            )
-
-    def _metric_labels(self) -> dict[str, Any]:
-        a = self.attribution
-        labels: dict[str, Any] = {
-            A.GEN_AI_OPERATION_NAME: self.gen_ai_operation,
-            A.TEAM: a.team or UNATTRIBUTED,
-            A.PROJECT: a.project or UNATTRIBUTED,
-            A.ENVIRONMENT: a.environment or self._rt.environment,
-        }
-        if self.provider:
-            labels[A.GEN_AI_PROVIDER_NAME] = self.provider
-        if self.model:
-            labels[A.GEN_AI_REQUEST_MODEL] = self.model
-        if self._rt.customer_metric_label and a.customer_id:
-            labels[A.CUSTOMER_ID] = a.customer_id
-        return labels
-
     # ------------------------------------------------------------------ execution
     def record_usage(
         self,
@@ -555,9 +436,13 @@ class GovernedUnit:
             return
         redact = self.redact
         if input_messages is not None:
-            self.span.set_attribute(A.GEN_AI_INPUT_MESSAGES, _to_json(input_messages, redact))
+            self.span.set_attribute(
+                A.GEN_AI_INPUT_MESSAGES, _record.to_json(input_messages, redact)
+            )
         if output_messages is not None:
-            self.span.set_attribute(A.GEN_AI_OUTPUT_MESSAGES, _to_json(output_messages, redact))
+            self.span.set_attribute(
+                A.GEN_AI_OUTPUT_MESSAGES, _record.to_json(output_messages, redact)
+            )
 
     # ------------------------------------------------------------------ finish
     def finish(self, error: BaseException | None = None) -> None:
@@ -596,134 +481,31 @@ class GovernedUnit:
 
     def _finish(self, error: BaseException | None) -> None:
         rt = self._rt
-        span = self.span
         admission = self.admission or Admission()
         usage = self.usage
         cost, price_source, price_version = self._cost()
         duration = time.perf_counter() - self._t0
-        attrs: dict[str, Any] = {}
-        if self.response_model:
-            attrs[A.GEN_AI_RESPONSE_MODEL] = self.response_model
-        if usage is not None:
-            attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
-            attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
-            if usage.cache_read_tokens:
-                attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
-            if usage.cache_write_tokens:
-                attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
-            if usage.reasoning_tokens:
-                attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
-            attrs[A.TOKENS_INPUT] = usage.input_tokens
-            attrs[A.TOKENS_OUTPUT] = usage.output_tokens
-            attrs[A.TOKENS_TOTAL] = usage.total_tokens
-        if self._first_chunk_s is not None:
-            attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = self._first_chunk_s
-        cost_model = self.response_model or self.model
-        if cost is not None:
-            attrs[A.COST_TOTAL] = float(cost)
-            attrs[A.COST_CURRENCY] = "USD"
-            if self.provider:
-                attrs[A.COST_PROVIDER] = self.provider
-            if cost_model:
-                attrs[A.COST_MODEL] = cost_model
-            if price_source:
-                attrs[A.COST_PRICE_SOURCE] = price_source
-                attrs[A.COST_PRICE_VERSION] = price_version or ""
-        elif self.model:
-            attrs[A.COST_UNKNOWN] = True
-
-        # --- reconciliation (spec §3.3 cond. 2 and 3) -------------------------------
-        incomplete = False
-        if admission.unit == "USD":
-            if cost is not None:
-                actual = float(cost)
-            elif error is not None and usage is None:
-                actual = 0.0  # a failed request that reported no usage is not billed
-            else:
-                actual = admission.reserved  # best available data (spec §3.5), flagged
-                incomplete = True
-        elif usage is not None:
-            actual = float(usage.total_tokens)
-        elif error is not None:
-            actual = 0.0
-        else:
-            actual = admission.reserved
-            incomplete = True
+        actual, incomplete = _record.reconciled_amount(admission, cost, usage, error)
         settlement = None
         try:
             if usage is None and (error is not None or not self.model):
                 rt.engine.release(admission)
-                if not self.model:
-                    settlement = None
             else:
                 settlement = rt.engine.settle(admission, cost_usd=cost, usage=usage)
         except Exception as exc:
             _safety.report(exc, "budget reconciliation")
-        attrs[A.ACCOUNTING_ACTUAL] = actual
-        delta = actual - admission.reserved
-        attrs[A.ACCOUNTING_RECONCILIATION_DELTA] = delta
-        if incomplete:
-            attrs[A.ACCOUNTING_INCOMPLETE] = True
-        span.set_attributes(attrs)
-        ev: dict[str, Any] = {
-            A.ACCOUNTING_ACTUAL: actual,
-            A.ACCOUNTING_RESERVED: admission.reserved,
-            A.ACCOUNTING_UNIT: admission.unit,
-            A.ACCOUNTING_RECONCILIATION_DELTA: delta,
-        }
-        if incomplete:
-            ev[A.ACCOUNTING_INCOMPLETE] = True
-        budget = settlement.budget if settlement and settlement.budget else admission.budget
-        if budget is not None:
-            ev[A.BUDGET_NAME] = budget.name
-            self._set_budget(budget)
-        span.add_event(A.EVENT_BUDGET_RECONCILIATION, ev)
-        if settlement is not None:
-            self._emit_alerts(settlement.alerts)
-        if cost is not None and self.model:
-            span.add_event(
-                A.EVENT_COST_CALCULATED,
-                {
-                    A.COST_TOTAL: float(cost),
-                    A.COST_CURRENCY: "USD",
-                    **({A.COST_PROVIDER: self.provider} if self.provider else {}),
-                    **({A.COST_MODEL: cost_model} if cost_model else {}),
-                },
-            )
+        _record.reconciliation(self, admission, settlement, actual, incomplete)
+        _record.outcome(self, usage, cost, price_source, price_version)
         if error is not None:
-            span.set_attribute(A.ERROR_TYPE, error_type(error))
-            span.set_status(Status(StatusCode.ERROR, str(error)[:1024] or type(error).__name__))
-            if not isinstance(error, PolicyViolationError):
-                span.record_exception(error)
-
-        # --- metrics -----------------------------------------------------------------
-        labels = self._metric_labels()
-        if self.response_model:
-            labels[A.GEN_AI_RESPONSE_MODEL] = self.response_model
-        ins = rt.instruments
-        dur_labels = dict(labels)
-        if error is not None:
-            dur_labels[A.ERROR_TYPE] = error_type(error)
-        if self.model or self._calls:
-            ins.duration.record(duration, dur_labels)
-            if self._first_chunk_s is not None:
-                ins.time_to_first_chunk.record(self._first_chunk_s, labels)
-        if usage is not None:
-            ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
-            ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
-        if cost is not None:
-            if cost:
-                ins.cost.add(float(cost), labels)
-        elif self.model:
-            ins.cost_unknown.add(1, labels)
-
+            _record.error(self.span, error)
+        _record.metrics(self, usage, cost, duration, error)
         if self.rollup is not None:
             self.rollup.close()
         elif self.model and self._rollup is not None:
             self._rollup.add(
                 cost, usage.input_tokens if usage else 0, usage.output_tokens if usage else 0
             )
-        span.end()
+        self.span.end()
 
     # ------------------------------------------------------------------ context manager
     def __enter__(self) -> GovernedUnit:
@@ -747,47 +529,3 @@ class GovernedUnit:
         tb: TracebackType | None,
     ) -> None:
         self.finish(exc)
-
-
-def _hex_id(span: Span, *, trace: bool) -> str | None:
-    """The span's trace or span id as lowercase hex (for audit records); None if invalid."""
-    ctx = span.get_span_context()
-    if not ctx.is_valid:
-        return None
-    return format(ctx.trace_id, "032x") if trace else format(ctx.span_id, "016x")
-
-
-def _default_gen_ai_operation(operation_type: str) -> str:
-    return {
-        "inference": A.OP_CHAT,
-        "chat": A.OP_CHAT,
-        "completion": A.OP_TEXT_COMPLETION,
-        "embedding": A.OP_EMBEDDINGS,
-        "tool": A.OP_EXECUTE_TOOL,
-        "agent": A.OP_INVOKE_AGENT,
-        "workflow": A.OP_INVOKE_WORKFLOW,
-        "retrieval": A.OP_RETRIEVAL,
-    }.get(operation_type, operation_type)
-
-
-def error_type(error: BaseException) -> str:
-    """The ``error.type`` value: the exception's module-qualified class name
-    (``builtins`` dropped), e.g. ``openai.RateLimitError``, ``TimeoutError``."""
-    cls = type(error)
-    module = cls.__module__
-    if module == "builtins":
-        return cls.__qualname__
-    return f"{module}.{cls.__qualname__}"
-
-
-def _to_json(value: Any, redact: Any) -> str:
-    def walk(v: Any) -> Any:
-        if isinstance(v, str):
-            return redact(v) if redact else v
-        if isinstance(v, dict):
-            return {k: walk(x) for k, x in v.items()}
-        if isinstance(v, list | tuple):
-            return [walk(x) for x in v]
-        return v
-
-    return json.dumps(walk(value), default=str, ensure_ascii=False)

@@ -8,7 +8,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from genops import GovernedUnit, PolicyViolationError, Rollup
 from genops import attributes as A
-from genops.lifecycle import error_type
+from genops._record import error_type
 from genops_langchain import _covered
 
 

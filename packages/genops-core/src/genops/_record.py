@@ -1,0 +1,321 @@
+"""Step 7 of the lifecycle: what one unit writes to its span and to the metrics.
+
+Each function records one lifecycle point of a :class:`~genops.lifecycle.GovernedUnit`
+(decision, reservation, outcome, reconciliation, error, metrics), using only the
+names in :mod:`genops.attributes`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.trace import Span, Status, StatusCode
+
+from genops import attributes as A
+from genops.decision import PolicyViolationError
+from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
+from genops.usage import Usage
+
+if TYPE_CHECKING:
+    from genops.lifecycle import GovernedUnit
+
+#: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
+UNATTRIBUTED = "unattributed"
+
+
+def error_type(error: BaseException) -> str:
+    """The ``error.type`` value: the exception's module-qualified class name
+    (``builtins`` dropped), e.g. ``openai.RateLimitError``, ``TimeoutError``."""
+    cls = type(error)
+    module = cls.__module__
+    if module == "builtins":
+        return cls.__qualname__
+    return f"{module}.{cls.__qualname__}"
+
+
+def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
+    """Labels shared by every metric of the unit (no customer id unless enabled)."""
+    a = unit.attribution
+    rt = unit.runtime
+    labels: dict[str, Any] = {
+        A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation,
+        A.TEAM: a.team or UNATTRIBUTED,
+        A.PROJECT: a.project or UNATTRIBUTED,
+        A.ENVIRONMENT: a.environment or rt.environment,
+    }
+    if unit.provider:
+        labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
+    if unit.model:
+        labels[A.GEN_AI_REQUEST_MODEL] = unit.model
+    if rt.customer_metric_label and a.customer_id:
+        labels[A.CUSTOMER_ID] = a.customer_id
+    return labels
+
+
+def decisions(unit: GovernedUnit, admission: Admission) -> None:
+    """One ``genops.policy.evaluated`` event per decision; the winner on the span."""
+    span = unit.span
+    evaluated = admission.decisions or (admission.decision,)
+    for d in evaluated:
+        ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
+        if d.reason_code is not None:
+            ev[A.POLICY_REASON_CODE] = d.reason_code
+        if d.policy_name:
+            ev[A.POLICY_NAME] = d.policy_name
+        if d.reason:
+            ev[A.POLICY_REASON] = d.reason
+        span.add_event(A.EVENT_POLICY_EVALUATED, ev)
+    winner = admission.decision
+    attrs: dict[str, Any] = {
+        A.POLICY_RESULT: winner.result.value,
+        A.POLICY_TIMESTAMP: winner.timestamp_ms or int(time.time() * 1000),
+        A.POLICY_EVALUATED_COUNT: len(admission.decisions),
+    }
+    if winner.reason_code is not None:
+        attrs[A.POLICY_REASON_CODE] = winner.reason_code
+    if winner.policy_name:
+        attrs[A.POLICY_NAME] = winner.policy_name
+    if winner.reason:
+        attrs[A.POLICY_REASON] = winner.reason
+    span.set_attributes(attrs)
+    # ALLOWED decisions are not counted (the duration histogram counts every unit
+    # that ran); the counter answers "who was warned/blocked, by which rule".
+    violations = [d for d in evaluated if d.reason_code is not None]
+    if violations:
+        labels = metric_labels(unit)
+        counter = unit.runtime.instruments.decisions
+        for d in violations:
+            counter.add(
+                1,
+                {
+                    **labels,
+                    A.POLICY_RESULT: d.result.value,
+                    A.POLICY_REASON_CODE: d.reason_code,
+                    **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
+                },
+            )
+
+
+def reservation(unit: GovernedUnit, admission: Admission) -> None:
+    """The reservation attributes and the ``genops.budget.reservation`` event."""
+    span = unit.span
+    ev: dict[str, Any] = {
+        A.ACCOUNTING_RESERVED: admission.reserved,
+        A.ACCOUNTING_UNIT: admission.unit,
+    }
+    span.set_attributes(dict(ev))
+    if admission.budget is not None:
+        ev[A.BUDGET_NAME] = admission.budget.name
+        ev[A.BUDGET_REMAINING] = admission.budget.remaining
+        budget(span, admission.budget)
+    span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
+    alerts(unit, admission.alerts)
+
+
+def budget(span: Span, state: BudgetState) -> None:
+    """The ``genops.budget.*`` attributes of the budget the unit counts against."""
+    span.set_attributes(
+        {
+            A.BUDGET_NAME: state.name,
+            A.BUDGET_ALLOCATED: state.allocated,
+            A.BUDGET_CONSUMED: state.consumed,
+            A.BUDGET_REMAINING: state.remaining,
+            A.BUDGET_PERIOD: state.period,
+        }
+    )
+
+
+def alerts(unit: GovernedUnit, crossed: Sequence[BudgetAlert]) -> None:
+    """A ``genops.budget.alert`` event and count per threshold crossed."""
+    for alert in crossed:
+        unit.span.add_event(
+            A.EVENT_BUDGET_ALERT,
+            {
+                A.BUDGET_NAME: alert.name,
+                A.BUDGET_CONSUMED: alert.consumed,
+                A.BUDGET_ALLOCATED: alert.allocated,
+                A.BUDGET_PERIOD: alert.period,
+                A.BUDGET_THRESHOLD: alert.threshold,
+            },
+        )
+        unit.runtime.instruments.budget_alerts.add(
+            1, {A.BUDGET_NAME: alert.name, A.BUDGET_THRESHOLD: alert.threshold}
+        )
+
+
+def outcome(
+    unit: GovernedUnit,
+    usage: Usage | None,
+    cost: Decimal | None,
+    price_source: str | None,
+    price_version: str | None,
+) -> None:
+    """Response model, token usage, time to first chunk and cost on the span."""
+    attrs: dict[str, Any] = {}
+    if unit.response_model:
+        attrs[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
+    if usage is not None:
+        attrs[A.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+        attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+        if usage.cache_read_tokens:
+            attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+        if usage.cache_write_tokens:
+            attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+        if usage.reasoning_tokens:
+            attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+        attrs[A.TOKENS_INPUT] = usage.input_tokens
+        attrs[A.TOKENS_OUTPUT] = usage.output_tokens
+        attrs[A.TOKENS_TOTAL] = usage.total_tokens
+    if unit.first_chunk_s is not None:
+        attrs[A.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = unit.first_chunk_s
+    cost_model = unit.response_model or unit.model
+    if cost is not None:
+        attrs[A.COST_TOTAL] = float(cost)
+        attrs[A.COST_CURRENCY] = "USD"
+        if unit.provider:
+            attrs[A.COST_PROVIDER] = unit.provider
+        if cost_model:
+            attrs[A.COST_MODEL] = cost_model
+        if price_source:
+            attrs[A.COST_PRICE_SOURCE] = price_source
+            attrs[A.COST_PRICE_VERSION] = price_version or ""
+    elif unit.model:
+        attrs[A.COST_UNKNOWN] = True
+    unit.span.set_attributes(attrs)
+    if cost is not None and unit.model:
+        unit.span.add_event(
+            A.EVENT_COST_CALCULATED,
+            {
+                A.COST_TOTAL: float(cost),
+                A.COST_CURRENCY: "USD",
+                **({A.COST_PROVIDER: unit.provider} if unit.provider else {}),
+                **({A.COST_MODEL: cost_model} if cost_model else {}),
+            },
+        )
+
+
+def reconciliation(
+    unit: GovernedUnit,
+    admission: Admission,
+    settlement: Settlement | None,
+    actual: float,
+    incomplete: bool,
+) -> None:
+    """``genops.accounting.actual`` and the ``genops.budget.reconciliation`` event."""
+    span = unit.span
+    delta = actual - admission.reserved
+    ev: dict[str, Any] = {
+        A.ACCOUNTING_ACTUAL: actual,
+        A.ACCOUNTING_RESERVED: admission.reserved,
+        A.ACCOUNTING_UNIT: admission.unit,
+        A.ACCOUNTING_RECONCILIATION_DELTA: delta,
+    }
+    if incomplete:
+        ev[A.ACCOUNTING_INCOMPLETE] = True
+    attrs = {k: v for k, v in ev.items() if k not in (A.ACCOUNTING_RESERVED, A.ACCOUNTING_UNIT)}
+    span.set_attributes(attrs)
+    state = settlement.budget if settlement and settlement.budget else admission.budget
+    if state is not None:
+        ev[A.BUDGET_NAME] = state.name
+        budget(span, state)
+    span.add_event(A.EVENT_BUDGET_RECONCILIATION, ev)
+    if settlement is not None:
+        alerts(unit, settlement.alerts)
+
+
+def error(span: Span, exc: BaseException) -> None:
+    """``error.type``, ERROR status and (for provider/app errors) the exception event."""
+    span.set_attribute(A.ERROR_TYPE, error_type(exc))
+    span.set_status(Status(StatusCode.ERROR, str(exc)[:1024] or type(exc).__name__))
+    if not isinstance(exc, PolicyViolationError):
+        span.record_exception(exc)
+
+
+def metrics(
+    unit: GovernedUnit,
+    usage: Usage | None,
+    cost: Decimal | None,
+    duration: float,
+    exc: BaseException | None,
+) -> None:
+    """GenAI semconv histograms and the genops cost counters for one finished unit."""
+    labels = metric_labels(unit)
+    if unit.response_model:
+        labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
+    ins = unit.runtime.instruments
+    if unit.model or unit.provider_calls:
+        dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
+        ins.duration.record(duration, dur_labels)
+        if unit.first_chunk_s is not None:
+            ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
+    if usage is not None:
+        ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
+        ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
+    if cost is not None:
+        if cost:
+            ins.cost.add(float(cost), labels)
+    elif unit.model:
+        ins.cost_unknown.add(1, labels)
+
+
+def reconciled_amount(
+    admission: Admission,
+    cost: Decimal | None,
+    usage: Usage | None,
+    error: BaseException | None,
+) -> tuple[float, bool]:
+    """``(genops.accounting.actual, incomplete)`` in the unit the reservation used.
+
+    Without a measured value the reservation is the best available data (spec §3.5)
+    and the record is flagged incomplete; a failed call that reported no usage was
+    not billed and reconciles to 0.
+    """
+    if admission.unit == "USD":
+        if cost is not None:
+            return float(cost), False
+        if error is not None and usage is None:
+            return 0.0, False
+        return admission.reserved, True
+    if usage is not None:
+        return float(usage.total_tokens), False
+    if error is not None:
+        return 0.0, False
+    return admission.reserved, True
+
+
+def hex_id(span: Span, *, trace: bool) -> str | None:
+    """The span's trace or span id as lowercase hex (for audit records); None if invalid."""
+    ctx = span.get_span_context()
+    if not ctx.is_valid:
+        return None
+    return format(ctx.trace_id, "032x") if trace else format(ctx.span_id, "016x")
+
+
+def default_gen_ai_operation(operation_type: str) -> str:
+    return {
+        "inference": A.OP_CHAT,
+        "chat": A.OP_CHAT,
+        "completion": A.OP_TEXT_COMPLETION,
+        "embedding": A.OP_EMBEDDINGS,
+        "tool": A.OP_EXECUTE_TOOL,
+        "agent": A.OP_INVOKE_AGENT,
+        "workflow": A.OP_INVOKE_WORKFLOW,
+        "retrieval": A.OP_RETRIEVAL,
+    }.get(operation_type, operation_type)
+
+
+def to_json(value: Any, redact: Any) -> str:
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return redact(v) if redact else v
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x) for x in v]
+        return v
+
+    return json.dumps(walk(value), default=str, ensure_ascii=False)
