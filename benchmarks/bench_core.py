@@ -12,18 +12,12 @@ import statistics
 import time
 from collections.abc import Callable
 
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from _common import init_genops
 
 import genops
 
 ROUNDS = 7
 N = 5_000
-
-
-class Drop(SpanProcessor):
-    """Receives finished spans and discards them."""
 
 
 def measure(fn: Callable[[], None]) -> float:
@@ -40,17 +34,7 @@ def measure(fn: Callable[[], None]) -> float:
 
 
 def main() -> None:
-    tp = TracerProvider()
-    tp.add_span_processor(Drop())
-    mp = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    genops.init(
-        service_name="bench",
-        team="t",
-        project="p",
-        tracer_provider=tp,
-        meter_provider=mp,
-        instrument=False,
-    )
+    tp, mp = init_genops()
     tracer = tp.get_tracer("bench")
     estimate = genops.RequestEstimate(input_tokens=500, max_output_tokens=200)
 

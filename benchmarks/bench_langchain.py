@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from _common import init_genops
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.language_models.base import LangSmithParams
@@ -31,19 +32,12 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 import genops
 from genops_langchain import GenOpsCallbackHandler
 
 ROUNDS = 9
 N = 300
-
-
-class Drop(SpanProcessor):
-    """Receives finished spans and discards them."""
 
 
 class PricedFake(GenericFakeChatModel):
@@ -57,17 +51,7 @@ class NoopTracer(BaseTracer):
 
 
 def main() -> None:
-    tp = TracerProvider()
-    tp.add_span_processor(Drop())
-    mp = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    genops.init(
-        service_name="bench",
-        team="t",
-        project="p",
-        tracer_provider=tp,
-        meter_provider=mp,
-        instrument=False,
-    )
+    init_genops()
     reply = AIMessage(
         content="Refunds take 5 business days.",
         usage_metadata={"input_tokens": 480, "output_tokens": 120, "total_tokens": 600},

@@ -28,9 +28,7 @@ import anthropic
 import httpx
 import httpx2
 import openai
-from opentelemetry.sdk.metrics import MeterProvider
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from _common import init_genops
 
 import genops
 import genops_native
@@ -102,10 +100,6 @@ MESSAGE = json.dumps(
 ).encode()
 
 
-class Drop(SpanProcessor):
-    """Receives finished spans and discards them."""
-
-
 def _openai_client() -> openai.OpenAI:
     def handle(request: httpx.Request) -> httpx.Response:
         stream = b'"stream":true' in request.content
@@ -158,17 +152,7 @@ def _messages(client: anthropic.Anthropic) -> Callable[[], None]:
 
 
 def main() -> None:
-    tp = TracerProvider()
-    tp.add_span_processor(Drop())
-    mp = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    genops.init(
-        service_name="bench",
-        team="t",
-        project="p",
-        tracer_provider=tp,
-        meter_provider=mp,
-        instrument=False,
-    )
+    init_genops()
     plain_oa, gov_oa = _openai_client(), _openai_client()
     plain_an, gov_an = _anthropic_client(), _anthropic_client()
     handles = [genops_native.instrument_openai(gov_oa), genops_native.instrument_anthropic(gov_an)]

@@ -1,0 +1,29 @@
+"""Setup shared by the benchmarks: genops on SDK providers that discard finished spans."""
+
+from __future__ import annotations
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+import genops
+
+
+class Drop(SpanProcessor):
+    """Receives finished spans and discards them (exporter cost excluded everywhere)."""
+
+
+def init_genops() -> tuple[TracerProvider, MeterProvider]:
+    """``genops.init`` with integrations off, on providers shared with the baselines."""
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(Drop())
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    genops.init(
+        service_name="bench",
+        team="t",
+        project="p",
+        tracer_provider=tracer_provider,
+        meter_provider=meter_provider,
+        instrument=False,
+    )
+    return tracer_provider, meter_provider
