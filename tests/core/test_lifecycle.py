@@ -353,7 +353,7 @@ def test_internal_errors_are_swallowed_in_production_and_counted(telemetry, runt
     assert span.attributes[A.POLICY_RESULT] == "ALLOWED"
     [point] = telemetry.metrics()[A.METRIC_INTERNAL_ERRORS]
     assert point.value == 1
-    assert "broken" in point.attributes["genops.error.place"]
+    assert "broken" in point.attributes[A.ERROR_PLACE]
 
 
 def test_internal_errors_surface_under_tests(runtime):

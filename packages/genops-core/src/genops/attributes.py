@@ -108,6 +108,10 @@ ROLLUP_UNITS: Final = "genops.rollup.units"
 #: the reconciliation could not use a measured value (spec §3.5: flag incomplete records).
 ACCOUNTING_INCOMPLETE: Final = "genops.accounting.incomplete"
 POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
+#: label of genops.internal.errors: where inside genops the error happened
+ERROR_PLACE: Final = "genops.error.place"
+#: prefix of the attribution keys in baggage
+BAGGAGE_PREFIX: Final = "genops."
 POLICY_EVALUATED_COUNT: Final = "genops.policy.evaluated_count"
 
 #: Attribution fields, in the order they appear in attribution and baggage.

@@ -139,7 +139,7 @@ def baggage_attribution(context: otel_context.Context | None = None) -> Attribut
     entries = baggage.get_all(context)
     if not entries:
         return EMPTY
-    return Attribution.from_mapping(entries, prefix="genops.")
+    return Attribution.from_mapping(entries, prefix=A.BAGGAGE_PREFIX)
 
 
 def resolve_attribution(defaults: Attribution = EMPTY) -> Attribution:

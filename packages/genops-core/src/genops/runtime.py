@@ -83,7 +83,7 @@ class GenOps:
         }
         self.integrations: list[Enabled] = []
         counter = self.instruments.internal_errors
-        _safety.set_counter_hook(lambda where: counter.add(1, {"genops.error.place": where}))
+        _safety.set_counter_hook(lambda where: counter.add(1, {A.ERROR_PLACE: where}))
 
     def force_flush(self, timeout_millis: int = 30_000) -> None:
         """Flush spans and metrics of the providers in use."""
