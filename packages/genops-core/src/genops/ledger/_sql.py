@@ -6,6 +6,7 @@ transaction-scoped advisory locks on the budget keys, taken in sorted order)."""
 from __future__ import annotations
 
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
@@ -24,7 +25,7 @@ class Tx(Protocol):
     def count(self, sql: str, params: Sequence[Any] = ()) -> int: ...
 
 
-class SQLLedgerBase:
+class SQLLedgerBase(ABC):
     """Implements the :class:`~genops.ledger.base.Ledger` methods on top of
     :meth:`transaction` (dialect) and the table names ``self.consumption`` and
     ``self.reservations``. Statements use ``?`` placeholders; dialects translate."""
@@ -33,8 +34,9 @@ class SQLLedgerBase:
     reservations = "genops_reservations"
     _last_purge = 0.0
 
+    @abstractmethod
     def transaction(self, keys: Sequence[str]) -> AbstractContextManager[Tx]:
-        raise NotImplementedError
+        ...
 
     def _position(self, tx: Tx, key: str, buckets: Sequence[str], limit: int) -> Position:
         marks = ",".join("?" * len(buckets))

@@ -13,6 +13,7 @@ ledger call, then asks :meth:`outcome` for each policy's decision.
 from __future__ import annotations
 
 import math
+from abc import abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
@@ -90,8 +91,9 @@ class LedgerPolicy(_Rule):
         """Ledger policies decide in :meth:`outcome`; in scope means "plan me"."""
         return self.allow
 
+    @abstractmethod
     def plan(self, request: UnitRequest, now: float) -> Plan | PolicyDecision:
-        raise NotImplementedError
+        ...
 
     def ledger_unavailable(self, error: BaseException) -> PolicyDecision:
         """The decision when the ledger failed (``on_ledger_error``)."""
@@ -107,11 +109,13 @@ class LedgerPolicy(_Rule):
             f"ledger unavailable ({self.on_ledger_error}): {error}",
         )
 
+    @abstractmethod
     def denied(self, position: Position, amount: int) -> PolicyDecision:
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def admitted(self, position: Position, over: bool) -> PolicyDecision:
-        raise NotImplementedError
+        ...
 
 
 class BudgetPolicy(LedgerPolicy):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
@@ -91,7 +92,7 @@ class Scope:
         return True
 
 
-class _Rule:
+class _Rule(ABC):
     """Common fields; subclasses implement :meth:`check` for in-scope requests."""
 
     def __init__(
@@ -116,8 +117,9 @@ class _Rule:
             return None
         return self.check(request)
 
+    @abstractmethod
     def check(self, request: UnitRequest) -> PolicyDecision | None:
-        raise NotImplementedError
+        ...
 
     def deny(
         self, code: str, reason: str, result: DecisionResult = DecisionResult.BLOCKED
