@@ -35,8 +35,7 @@ class SQLLedgerBase(ABC):
     _last_purge = 0.0
 
     @abstractmethod
-    def transaction(self, keys: Sequence[str]) -> AbstractContextManager[Tx]:
-        ...
+    def transaction(self, keys: Sequence[str]) -> AbstractContextManager[Tx]: ...
 
     def _position(self, tx: Tx, key: str, buckets: Sequence[str], limit: int) -> Position:
         marks = ",".join("?" * len(buckets))

@@ -92,8 +92,7 @@ class LedgerPolicy(_Rule):
         return self.allow
 
     @abstractmethod
-    def plan(self, request: UnitRequest, now: float) -> Plan | PolicyDecision:
-        ...
+    def plan(self, request: UnitRequest, now: float) -> Plan | PolicyDecision: ...
 
     def ledger_unavailable(self, error: BaseException) -> PolicyDecision:
         """The decision when the ledger failed (``on_ledger_error``)."""
@@ -110,12 +109,10 @@ class LedgerPolicy(_Rule):
         )
 
     @abstractmethod
-    def denied(self, position: Position, amount: int) -> PolicyDecision:
-        ...
+    def denied(self, position: Position, amount: int) -> PolicyDecision: ...
 
     @abstractmethod
-    def admitted(self, position: Position, over: bool) -> PolicyDecision:
-        ...
+    def admitted(self, position: Position, over: bool) -> PolicyDecision: ...
 
 
 class BudgetPolicy(LedgerPolicy):

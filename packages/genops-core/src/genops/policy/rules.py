@@ -118,8 +118,7 @@ class _Rule(ABC):
         return self.check(request)
 
     @abstractmethod
-    def check(self, request: UnitRequest) -> PolicyDecision | None:
-        ...
+    def check(self, request: UnitRequest) -> PolicyDecision | None: ...
 
     def deny(
         self, code: str, reason: str, result: DecisionResult = DecisionResult.BLOCKED
