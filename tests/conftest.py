@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import genops
 from genops import _safety
+from genops import attributes as A
 
 
 class Telemetry:
@@ -49,8 +50,16 @@ class Telemetry:
 
 
 @pytest.fixture
-def telemetry() -> Telemetry:
-    return Telemetry()
+def telemetry() -> Iterator[Telemetry]:
+    """The in-memory pipeline. After the test, every AI Workload Unit span it exported
+    (a span with ``genops.spec.version``) must pass the GenOps v0.1 conformance check."""
+    from tests.spec import assert_compliant
+
+    t = Telemetry()
+    yield t
+    for span in t.spans():
+        if (span.attributes or {}).get(A.SPEC_VERSION) is not None:
+            assert_compliant(span)
 
 
 @pytest.fixture
