@@ -130,3 +130,28 @@ def test_init_prices_override_reaches_the_span(telemetry, make_genops):
     assert attrs[A.COST_TOTAL] == 2.0
     assert attrs[A.COST_PRICE_SOURCE] == "override"
     assert attrs[A.ACCOUNTING_UNIT] == "USD"
+
+
+def test_cache_is_refreshed_when_the_utc_day_changes():
+    class Counting:
+        name = "counting"
+
+        def __init__(self) -> None:
+            self.lookups = 0
+
+        def lookup(self, provider, model):
+            self.lookups += 1
+            return None
+
+    now = [1_800_000_000.0]
+    source = Counting()
+    book = PriceBook([source], clock=lambda: now[0])
+    book.lookup("p", "m")
+    book.lookup("p", "m")
+    assert source.lookups == 1  # cached, unknown included
+    now[0] += 3600
+    book.lookup("p", "m")
+    assert source.lookups == 1  # same day
+    now[0] += 86_400
+    book.lookup("p", "m")
+    assert source.lookups == 2  # a new day: resolved again

@@ -23,7 +23,8 @@ from __future__ import annotations
 import fnmatch
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
@@ -342,15 +343,23 @@ class GenaiPricesSource:
 class PriceBook:
     """Chains price sources (first answer wins) and caches each (provider, model).
 
+    The cache is dropped when the UTC day changes, so dated prices (a new price from
+    a start date, an override's ``effective_from``) take effect in a long-running
+    process without a per-call look-up.
+
     >>> book = PriceBook([OverridePriceSource([PriceOverride("my-model", Decimal(1), Decimal(2))])])
     >>> book.cost("acme", "my-model", Usage(input_tokens=1_000_000))
     Decimal('1')
     """
 
-    def __init__(self, sources: Sequence[PriceSource]) -> None:
+    def __init__(
+        self, sources: Sequence[PriceSource], *, clock: Callable[[], float] = time.time
+    ) -> None:
         self._sources = tuple(sources)
         self._cache: dict[tuple[str | None, str], ModelPricing | None] = {}
         self._lock = threading.Lock()
+        self._clock = clock
+        self._day = int(clock() // 86_400)
 
     @classmethod
     def default(cls, overrides: Iterable[PriceOverride] = ()) -> PriceBook:
@@ -366,6 +375,11 @@ class PriceBook:
         """Pricing for the pair, or ``None`` when no source knows the model."""
         if not model:
             return None
+        day = int(self._clock() // 86_400)
+        if day != self._day:
+            with self._lock:
+                self._cache.clear()
+                self._day = day
         key = (provider, model)
         try:
             return self._cache[key]
