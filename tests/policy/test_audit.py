@@ -47,7 +47,7 @@ def test_every_decision_is_recorded_with_ids_attribution_and_amounts(
 ) -> None:
     url = f"{kind}:///{tmp_path / ('audit.' + ('jsonl' if kind == 'jsonl' else 'db'))}"
     make_genops(policy=policy(url), prices=PRICES)
-    with genops.attribution(team="support", customer_id="acme"):
+    with genops.attribution(team="support", customer_id="acme", session_id="s-42"):
         call("acme-small")
         with pytest.raises(genops.PolicyViolationError):
             call("acme-large")
@@ -65,6 +65,7 @@ def test_every_decision_is_recorded_with_ids_attribution_and_amounts(
     assert blocked["span_id"] == format(blocked_span.context.span_id, "016x")
     assert records[1]["span_id"] == format(allowed_span.context.span_id, "016x")
     assert blocked["team"] == "support" and blocked["customer_id"] == "acme"
+    assert blocked["session_id"] == "s-42"  # every attribution field is an audit column
     assert blocked["project"] == "genops-tests" and blocked["environment"] == "development"
     assert blocked["model"] == "acme-large" and blocked["provider"] == "openai"
     assert blocked["operation_name"] == "reply"

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, Protocol, cast, runtime_checkable
 
+from genops import attributes as A
 from genops.ledger.sqlite import setup_wal
 
 log = logging.getLogger("genops.audit")
@@ -45,12 +46,7 @@ FIELDS = (
     "operation_type",
     "provider",
     "model",
-    "team",
-    "project",
-    "environment",
-    "customer_id",
-    "feature",
-    "cost_center",
+    *A.ATTRIBUTION_FIELDS,
     "policy",
     "result",
     "reason_code",

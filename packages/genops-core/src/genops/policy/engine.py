@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from genops import _safety
+from genops import attributes as A
 from genops.decision import (
     X_ATTRIBUTION_MISSING,
     X_CUSTOM_POLICY,
@@ -434,12 +435,7 @@ class Engine:
             "operation_type": request.operation_type,
             "provider": request.provider,
             "model": request.model,
-            "team": a.team,
-            "project": a.project,
-            "environment": a.environment,
-            "customer_id": a.customer_id,
-            "feature": a.feature,
-            "cost_center": a.cost_center,
+            **{field: getattr(a, field) for field in A.ATTRIBUTION_FIELDS},
             "unit_result": admission.decision.result.value,
             "reserved": admission.reserved,
             "unit": admission.unit,

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from genops import attributes as A
 from genops.decision import (
     X_COST_CAP_EXCEEDED,
     X_MAX_TOKENS_EXCEEDED,
@@ -33,22 +34,14 @@ from genops.policy.detectors import DETECTORS, redact_text, scan
 
 #: Request fields a ``scope`` (and a budget's ``per``) may select on.
 SCOPE_FIELDS: Final = (
-    "team",
-    "project",
-    "environment",
-    "customer_id",
-    "feature",
-    "cost_center",
-    "session_id",
+    *A.ATTRIBUTION_FIELDS,
     "model",
     "provider",
     "operation_name",
     "operation_type",
     "region",
 )
-_ATTRIBUTION = frozenset(
-    ("team", "project", "environment", "customer_id", "feature", "cost_center", "session_id")
-)
+_ATTRIBUTION = frozenset(A.ATTRIBUTION_FIELDS)
 
 ON_UNKNOWN_PRICE: Final = ("warn", "block", "allow")
 
