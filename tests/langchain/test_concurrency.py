@@ -126,7 +126,7 @@ def test_bounded_run_map_evicts_runs_that_never_end(telemetry, runtime):
     model.invoke("one", config={"callbacks": [handler]})  # evicts the orphan chain
     evicted = telemetry.span("invoke_workflow orphan")
     assert evicted.status.status_code is StatusCode.ERROR
-    assert evicted.attributes[A.ERROR_TYPE] == "genops_langchain.RunEvicted"
+    assert evicted.attributes[A.ERROR_TYPE] == "genops.adapter.RunEvicted"
     assert evicted.events == ()  # no exception event for an eviction
     # a chain holds two runs open at once: the second one evicts the orphan chat unit
     (PROMPT | model).invoke({"question": "two"}, config={"callbacks": [handler]})
@@ -134,7 +134,7 @@ def test_bounded_run_map_evicts_runs_that_never_end(telemetry, runtime):
     chats = by_name(telemetry.spans())["chat gpt-4o-mini"]
     assert len(chats) == 3
     (orphan,) = [s for s in chats if s.status.status_code is StatusCode.ERROR]
-    assert orphan.attributes[A.ERROR_TYPE] == "genops_langchain.RunEvicted"
+    assert orphan.attributes[A.ERROR_TYPE] == "genops.adapter.RunEvicted"
     assert orphan.attributes[A.ACCOUNTING_ACTUAL] == 0.0  # reservation released, not billed
     assert parent_of(orphan, telemetry.spans()) is evicted
 

@@ -67,7 +67,7 @@ async def test_genops_init_enables_the_integration_and_shutdown_disables_it(tele
     rt = make_genops(instrument=["langchain"])
     assert [i.name for i in rt.integrations] == ["langchain"]
     handle = rt.integrations[0].handle
-    assert handle.active and handle.handler._runtime is rt
+    assert handle.active and handle.handler.runtime is rt
     await chain().ainvoke({"question": "q"})
     assert names(telemetry) == EXPECTED
     # init again reconfigures: the old handler is replaced, not stacked

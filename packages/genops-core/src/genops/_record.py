@@ -227,11 +227,11 @@ def reconciliation(
         alerts(unit, settlement.alerts)
 
 
-def error(span: Span, exc: BaseException) -> None:
+def error(span: Span, exc: BaseException, *, exception_event: bool = True) -> None:
     """``error.type``, ERROR status and (for provider/app errors) the exception event."""
     span.set_attribute(A.ERROR_TYPE, error_type(exc))
     span.set_status(Status(StatusCode.ERROR, str(exc)[:1024] or type(exc).__name__))
-    if not isinstance(exc, PolicyViolationError):
+    if exception_event and not isinstance(exc, PolicyViolationError):
         span.record_exception(exc)
 
 

@@ -40,6 +40,7 @@ def governed(
     span_name: str | None = None,
     policies: frozenset[str] | None = None,
     metadata: dict[str, Any] | None = None,
+    role: str | None = None,
 ) -> GovernedUnit:
     """Create one AI Workload Unit; use it as a (sync or async) context manager.
 
@@ -51,9 +52,11 @@ def governed(
             msg = client.messages.create(...)
             unit.record_usage(raw=msg.usage, response_model=msg.model)
 
-    A unit with a ``model`` is a provider call (span kind CLIENT, cost-bearing); a
-    unit without one (a workflow step, a decorated function) is governed by policy
-    and carries the roll-up of the provider calls beneath it.
+    ``role`` says what the unit is: ``"call"`` — one cost-bearing provider call (span
+    kind CLIENT; it owns the cost of SDK calls made inside it), or ``"rollup"`` — a
+    parent (a workflow step, a decorated function) governed by policy that carries
+    the roll-up of the units beneath it and accounts 0 itself. Left ``None``, a unit
+    with a ``model`` is a call and one without is a roll-up parent.
     """
     return GovernedUnit(
         get_runtime(),
@@ -72,6 +75,7 @@ def governed(
         span_name=span_name,
         only_policies=policies,
         metadata=metadata,
+        role=role,
     )
 
 

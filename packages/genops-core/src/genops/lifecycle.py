@@ -39,6 +39,7 @@ from genops import _record, _safety
 from genops import attributes as A
 from genops._record import UNATTRIBUTED, error_type
 from genops.attribution import Attribution, resolve_attribution
+from genops.claims import Claim, current_claim, reset_claim, set_claim
 from genops.decision import PolicyDecision, PolicyViolationError
 from genops.estimate import RequestEstimate
 from genops.policy.base import Admission, Estimate, UnitRequest
@@ -49,10 +50,11 @@ if TYPE_CHECKING:
     from genops.runtime import GenOps
 
 
-#: The unit that currently owns the cost of provider calls in this context (one per call).
-_cost_owner: contextvars.ContextVar[GovernedUnit | None] = contextvars.ContextVar(
-    "genops_cost_owner", default=None
-)
+#: Unit roles (spec: an AI Workload Unit either bears the cost of one provider call, or
+#: is a parent that rolls up the cost of the units beneath it). Chosen by the caller.
+ROLE_CALL = "call"
+ROLE_ROLLUP = "rollup"
+_ROLES = frozenset({ROLE_CALL, ROLE_ROLLUP})
 
 _OPERATION_TYPES = frozenset(
     {
@@ -76,17 +78,14 @@ _OPERATION_TYPES = frozenset(
 
 
 def covering_unit() -> GovernedUnit | None:
-    """The open unit that already governs provider calls made now, if any.
+    """The open unit that owns the cost of provider calls made now, if any.
 
-    SDK-level instrumentation checks this: when a framework (or the user) already
-    governs the call, the SDK layer adds its usage to that unit with
-    :meth:`GovernedUnit.add_provider_call` instead of opening a second
-    cost-bearing span.
+    The owner of :func:`genops.adapter.current_claim`; SDK-level instrumentation
+    should account through the claim itself (``claim.add_provider_call``), which
+    also tells a framework run whether the SDK layer already counted its call.
     """
-    unit = _cost_owner.get()
-    if unit is not None and unit.is_open:
-        return unit
-    return None
+    claim = current_claim()
+    return claim.owner if claim is not None else None
 
 
 _NO_REQUEST = RequestEstimate()
@@ -122,6 +121,7 @@ class GovernedUnit:
         span_name: str | None = None,
         only_policies: frozenset[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        role: str | None = None,
     ) -> None:
         if not isinstance(operation_name, str) or not operation_name.strip():
             raise ValueError("operation_name must be a non-empty string")
@@ -135,6 +135,11 @@ class GovernedUnit:
             raise TypeError("model must be a str or None")
         if request is not None and not isinstance(request, RequestEstimate):
             raise TypeError("request must be a genops.RequestEstimate")
+        if role is not None and role not in _ROLES:
+            raise ValueError(f"role must be one of {sorted(_ROLES)} or None, got {role!r}")
+        #: True for a cost-bearing provider call, False for a roll-up parent
+        #: (``role=None``: a call when a model is given — the ``governed()`` default).
+        self.cost_bearing = role == ROLE_CALL if role is not None else bool(model)
         self._rt = runtime
         self.operation_name = operation_name
         self.operation_type = operation_type
@@ -142,7 +147,11 @@ class GovernedUnit:
         self.model = model
         self.request = request or _NO_REQUEST
         self.gen_ai_operation = gen_ai_operation or _record.default_gen_ai_operation(operation_type)
-        self._kind = kind if kind is not None else (SpanKind.CLIENT if model else SpanKind.INTERNAL)
+        self._kind = (
+            kind
+            if kind is not None
+            else (SpanKind.CLIENT if self.cost_bearing else SpanKind.INTERNAL)
+        )
         self._extra = attributes
         self.region = region
         self._parent = parent
@@ -162,7 +171,8 @@ class GovernedUnit:
         self._lock = threading.Lock()
         self._t0 = 0.0
         self._first_chunk_s: float | None = None
-        self._owner_token: contextvars.Token[GovernedUnit | None] | None = None
+        self._claim: Claim | None = None
+        self._claim_token: contextvars.Token[Claim | None] | None = None
         self._rollup_token: contextvars.Token[Rollup | None] | None = None
         #: For units without a model (a decorated function, a workflow): the roll-up
         #: of the provider-call units beneath it. ``None`` for provider-call units.
@@ -230,7 +240,7 @@ class GovernedUnit:
             self.span = span
             if self._rollup is None:
                 self._rollup = current_rollup()  # captured now: finish may run elsewhere
-            if not self.model:
+            if not self.cost_bearing:
                 self.rollup = Rollup(span, parent=self._rollup)
             request = UnitRequest(
                 attribution=attribution,
@@ -269,24 +279,30 @@ class GovernedUnit:
             self.activate()
         return self
 
+    def claim(self, *, issuer: object | None = None) -> Claim:
+        """The claim on this unit that the SDK layer beneath it accounts through.
+
+        One claim per unit (created on first use; ``issuer`` — the adapter that opened
+        the unit, ``None`` for the user's own — is fixed then). See :mod:`genops.claims`.
+        """
+        if self._claim is None:
+            self._claim = Claim(self, issuer=issuer)
+        return self._claim
+
     def activate(self) -> None:
-        """Make this unit's span current in this context, and the unit the cost owner
-        of provider calls (a unit with a model) or the roll-up target of the units
-        inside it (a unit without one)."""
-        if self.model:
-            self._owner_token = _cost_owner.set(self)
+        """Make this unit's span current in this context, and (a cost-bearing unit) the
+        owner of provider calls made inside it — also of framework runs started inside
+        it — or (a roll-up parent) the roll-up target of the units inside it."""
+        if self.cost_bearing:
+            claim = self.claim()
+            previous = current_claim()
+            if previous is not claim:
+                claim.previous = previous
+            self._claim_token = set_claim(claim)
         elif self.rollup is not None:
             self._rollup_token = push_rollup(self.rollup)
         if self.span is not trace.INVALID_SPAN:
             self._otel_token = otel_context.attach(trace.set_span_in_context(self.span))
-
-    def bind(self) -> None:
-        """Mark this unit as cost owner without a matching reset (callback adapters).
-
-        Safe when the callback that would reset it never comes: a finished unit is
-        never returned by :func:`covering_unit`.
-        """
-        _cost_owner.set(self)
 
     def _deactivate(self) -> None:
         if self._rollup_token is not None:
@@ -298,12 +314,9 @@ class GovernedUnit:
             except Exception as exc:
                 _safety.report(exc, "governed unit context detach")
             self._otel_token = None
-        if self._owner_token is not None:
-            try:
-                _cost_owner.reset(self._owner_token)
-            except ValueError:  # finished in another context (e.g. a stream closed elsewhere)
-                pass
-            self._owner_token = None
+        if self._claim_token is not None:
+            reset_claim(self._claim_token)  # tolerates another context (a stream closed elsewhere)
+            self._claim_token = None
 
     def _resolve_attribution(self) -> Attribution:
         attribution = resolve_attribution(self._rt.defaults)
@@ -315,14 +328,14 @@ class GovernedUnit:
         input_tokens = self.request.input_token_estimate()
         max_out = self.request.max_output_tokens
         if max_out is None:
-            max_out = self._rt.default_max_output_tokens if self.model else 0
+            max_out = self._rt.default_max_output_tokens if self.cost_bearing else 0
         cost = None
-        if self.model:
+        if not self.cost_bearing:
+            cost = Decimal(0)
+        elif self.model:
             pricing = self._rt.prices.lookup(self.provider, self.model)
             if pricing is not None:
                 cost = pricing.max_cost(input_tokens, max_out)
-        else:
-            cost = Decimal(0)
         return Estimate(input_tokens=input_tokens, max_output_tokens=max_out, cost_usd=cost)
 
     def _start_span(self, attribution: Attribution) -> Span:
@@ -472,7 +485,7 @@ class GovernedUnit:
             return total, pricing.source if pricing else None, pricing.version if pricing else None
         usage = self._reported
         if usage is None:
-            return (Decimal(0), None, None) if not self.model else (None, None, None)
+            return (Decimal(0), None, None) if not self.cost_bearing else (None, None, None)
         for model in (self.response_model, self.model):
             pricing = self._rt.prices.lookup(self.provider, model) if model else None
             if pricing is not None:
@@ -488,7 +501,7 @@ class GovernedUnit:
         actual, incomplete = _record.reconciled_amount(admission, cost, usage, error)
         settlement = None
         try:
-            if usage is None and (error is not None or not self.model):
+            if usage is None and (error is not None or not self.cost_bearing):
                 rt.engine.release(admission)
             else:
                 settlement = rt.engine.settle(admission, cost_usd=cost, usage=usage)
@@ -501,7 +514,7 @@ class GovernedUnit:
         _record.metrics(self, usage, cost, duration, error)
         if self.rollup is not None:
             self.rollup.close()
-        elif self.model and self._rollup is not None:
+        elif self.cost_bearing and self._rollup is not None:
             self._rollup.add(
                 cost, usage.input_tokens if usage else 0, usage.output_tokens if usage else 0
             )

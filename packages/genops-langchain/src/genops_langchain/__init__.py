@@ -19,10 +19,10 @@ Attribution from run metadata: ``config={"metadata": {"genops_team": "support",
 "genops_customer_id": "acme"}}`` (see :data:`METADATA_PREFIX`).
 """
 
-from genops_langchain._entry import RunEvicted
+from genops.adapter import DEFAULT_MAX_OPEN_RUNS, RunEvicted
 from genops_langchain._extract import AGENT_METADATA_KEY, METADATA_PREFIX, PROVIDERS
 from genops_langchain._global import LangChainInstrumentation, enable
-from genops_langchain._handler import DEFAULT_MAX_OPEN_RUNS, GenOpsCallbackHandler
+from genops_langchain._handler import GenOpsCallbackHandler
 
 __all__ = [
     "AGENT_METADATA_KEY",

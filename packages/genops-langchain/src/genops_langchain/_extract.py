@@ -18,6 +18,8 @@ from genops import Attribution
 METADATA_PREFIX = "genops_"
 #: Metadata key that marks a runnable as an agent (value: the agent's name).
 AGENT_METADATA_KEY = "genops_agent"
+#: Set by ``langchain.agents.create_agent(..., name=...)`` on every run of the agent.
+LC_AGENT_METADATA_KEY = "lc_agent_name"
 
 #: LangChain ``ls_provider`` values → OpenTelemetry ``gen_ai.provider.name`` values.
 PROVIDERS: Mapping[str, str] = {
@@ -131,7 +133,8 @@ def attribution(
 
 
 def agent_name(metadata: Mapping[str, Any] | None, run_name: str) -> str | None:
-    """The agent name a chain run declares through ``metadata={"genops_agent": ...}``."""
+    """The agent name a chain run declares: ``metadata={"genops_agent": ...}``, or the
+    ``lc_agent_name`` LangChain's ``create_agent(..., name=...)`` puts on its runs."""
     if not metadata:
         return None
     value = metadata.get(AGENT_METADATA_KEY)
@@ -139,6 +142,9 @@ def agent_name(metadata: Mapping[str, Any] | None, run_name: str) -> str | None:
         return value
     if value is True:
         return run_name
+    value = metadata.get(LC_AGENT_METADATA_KEY)  # langchain.agents.create_agent(name=...)
+    if isinstance(value, str) and value:
+        return value
     return None
 
 

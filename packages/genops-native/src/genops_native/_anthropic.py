@@ -8,8 +8,9 @@ import functools
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from genops import Usage
 from genops import attributes as A
-from genops.usage import Usage
+from genops.adapter import AsyncStreamProxy, StreamFinalizer, SyncStreamProxy
 from genops_native._call import ORIGINAL, Call, begin
 from genops_native._endpoint import (
     Endpoint,
@@ -24,7 +25,6 @@ from genops_native._endpoint import (
     redact_content,
     redact_messages,
 )
-from genops_native._streams import AsyncStreamProxy, StreamFinalizer, SyncStreamProxy
 
 _USAGE_FIELDS = (
     "input_tokens",
@@ -186,7 +186,7 @@ class MessageStreamManager:
         return started
 
     def _governed(self, call: Call, stream: Any, proxy: type[Any]) -> Any:
-        self._finalizer = StreamFinalizer(call, MessagesStreamState())
+        self._finalizer = call.finalizer(MessagesStreamState())
         return _govern_message_stream(stream, self._finalizer, proxy)
 
     def _finish(self) -> None:

@@ -2,9 +2,9 @@
 
 ``begin`` decides who owns the call's cost:
 
-- a unit already covers it (a framework span, the user's ``genops.governed(...,
-  model=...)``): no second span; the usage is added to that unit with
-  ``add_provider_call`` when the response (or the stream) is complete;
+- a claim covers it (a framework's call, the user's ``genops.governed(...,
+  model=...)``; :func:`genops.adapter.current_claim`): no second span; the usage is
+  added through the claim when the response (or the stream) is complete;
 - otherwise a new CLIENT unit is opened — attribution, policy (a BLOCKED decision
   raises :class:`genops.PolicyViolationError` before the SDK sends anything) and
   reservation — and finished once the response or the stream is complete.
@@ -24,12 +24,11 @@ from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 
 import genops
-from genops import _safety
+from genops import GovernedUnit, PolicyViolationError
+from genops import adapter as kit
 from genops import attributes as A
-from genops.decision import PolicyViolationError
-from genops.lifecycle import GovernedUnit
-from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo
-from genops_native._streams import AsyncStreamProxy, StreamFinalizer, SyncStreamProxy
+from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
+from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState
 from genops_native.providers import DetectedProvider, detect_provider
 
 #: Attribute marking our wrappers (value: the wrapped original function).
@@ -49,7 +48,7 @@ def provider_of(resource: Any, options: Options, default: str) -> DetectedProvid
 
 
 class Call:
-    """One SDK call in flight: its own unit, or a call inside a covering unit."""
+    """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
     __slots__ = ("covering", "endpoint", "info", "provider", "unit")
 
@@ -59,7 +58,7 @@ class Call:
         info: RequestInfo,
         provider: str,
         unit: GovernedUnit | None,
-        covering: GovernedUnit | None,
+        covering: Claim | None,
     ) -> None:
         self.endpoint = endpoint
         self.info = info
@@ -95,7 +94,7 @@ class Call:
             if outcome is not None:
                 self._apply(outcome)
         except Exception as exc:
-            _safety.report(exc, "native response")
+            kit.report(exc, "native response")
         finally:
             if self.unit is not None:
                 self.unit.finish(error)
@@ -105,7 +104,7 @@ class Call:
         if self.covering is not None:
             self.covering.add_provider_call(outcome.usage, provider=self.provider, model=model)
             if outcome.model:
-                self.covering.set_response(model=outcome.model)
+                self.covering.owner.set_response(model=outcome.model)
             return
         unit = self.unit
         assert unit is not None
@@ -124,18 +123,22 @@ class Call:
         endpoint = self.endpoint
         if self.info.stream and endpoint.new_stream_state is not None:
             if hasattr(result, "__anext__"):
-                return AsyncStreamProxy(result, StreamFinalizer(self, endpoint.new_stream_state()))
+                return AsyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
             if hasattr(result, "__next__"):
-                return SyncStreamProxy(result, StreamFinalizer(self, endpoint.new_stream_state()))
+                return SyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
             self.complete(None)  # a raw/streaming-response wrapper: usage not readable here
             return result
         outcome = None
         try:
             outcome = endpoint.read_response(_parsed(result))
         except Exception as exc:
-            _safety.report(exc, "native response")
+            kit.report(exc, "native response")
         self.complete(outcome)
         return result
+
+    def finalizer(self, state: StreamState) -> StreamFinalizer:
+        """The kit's stream finalizer for this call: completes it exactly once."""
+        return StreamFinalizer(state, self.complete, on_first_chunk=self.first_chunk)
 
 
 def _parsed(result: Any) -> Any:
@@ -162,7 +165,7 @@ def begin(
                 kwargs[key] = list(kwargs[key])
         info = endpoint.read_request(kwargs)
         detected = provider_of(resource, options, default_provider)
-        covering = genops.covering_unit()
+        covering = kit.current_claim()
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
             return Call(endpoint, info, detected.name, None, covering), kwargs
@@ -186,7 +189,7 @@ def begin(
             attributes=attrs,
         )
     except Exception as exc:
-        _safety.report(exc, "native request")
+        kit.report(exc, "native request")
         return None
     unit.start()  # PolicyViolationError propagates: nothing has been sent
     try:
@@ -195,7 +198,7 @@ def begin(
             unit.record_content(input_messages=info.input_messages)
     except Exception as exc:
         unit.finish(exc)
-        _safety.report(exc, "native request")
+        kit.report(exc, "native request")
         raise
     return Call(endpoint, info, detected.name, unit, None), kwargs
 

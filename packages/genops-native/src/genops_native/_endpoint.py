@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
-from genops.usage import Usage
+from genops import Usage
 
 Redact = Callable[[str], str]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from genops import Usage
 from genops import attributes as A
-from genops.usage import Usage
 from genops_native._endpoint import (
     Endpoint,
     Options,

@@ -1,8 +1,9 @@
-"""Stream proxies that finalize the governed unit **exactly once**.
+"""Stream proxies that finish a governed call **exactly once** — the kit's stream base.
 
-The proxy keeps the SDK stream's public API (``wrapt.ObjectProxy``: attributes,
+A proxy keeps the SDK stream's public API (``wrapt.ObjectProxy``: attributes,
 ``isinstance``, ``.response``, ``with``, ``close()``) and adds one thing: every
-chunk goes through a :class:`StreamFinalizer`, which ends the unit when the stream
+chunk goes through a :class:`StreamFinalizer`, which completes the call when the
+stream
 
 - is exhausted (usage/cost from the final chunk or event),
 - raises midway (``error.type``; the SDK's exception is re-raised unchanged),
@@ -10,36 +11,74 @@ chunk goes through a :class:`StreamFinalizer`, which ends the unit when the stre
   (usage that never arrived → the core reconciles at the reservation, flagged
   ``genops.accounting.incomplete``),
 - is garbage-collected without any of the above (``weakref.finalize``).
+
+An SDK adapter supplies a :class:`StreamRecorder` (accumulates chunks, reports
+what it learned once at the end) and a ``complete(outcome, error)`` callback::
+
+    class ChatRecorder:
+        def __init__(self): self.usage = None
+        def record(self, chunk): self.usage = chunk.usage or self.usage
+        def outcome(self): return self.usage
+
+    def complete(usage, error):
+        if usage is not None:
+            unit.record_usage(raw=usage)
+        unit.finish(error)
+
+    finalizer = StreamFinalizer(ChatRecorder(), complete, on_first_chunk=unit.record_first_chunk)
+    return SyncStreamProxy(sdk_stream, finalizer)
 """
 
 from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
 
 import wrapt
 
 from genops import _safety
 
 if TYPE_CHECKING:
-    from genops_native._call import Call
-    from genops_native._endpoint import StreamState
-
     _Proxy = wrapt.ObjectProxy[Any]
 else:  # wrapt < 2 proxies are not subscriptable at runtime
     _Proxy = wrapt.ObjectProxy
 
 
+class StreamRecorder(Protocol):
+    """Accumulates one stream's chunks; ``outcome()`` is read once, at the end.
+
+    A partial usage count (e.g. Anthropic's ``message_start`` before its
+    ``message_delta``) is the recorder's call to make: report what was really
+    billed, or ``None`` to let the core reconcile at the reservation (incomplete).
+    """
+
+    def record(self, chunk: Any) -> None: ...
+
+    def outcome(self) -> Any: ...
+
+
 class StreamFinalizer:
-    """Feeds chunks to the endpoint's :class:`StreamState`; ends the call once."""
+    """Feeds chunks to a :class:`StreamRecorder`; completes the call exactly once.
 
-    __slots__ = ("__weakref__", "_call", "_done", "_lock", "_seen", "_state")
+    ``complete(outcome, error)`` runs once, with the recorder's outcome (``None`` if
+    reading it failed) and the error that ended the stream (``None`` for exhaustion,
+    close, break or garbage collection). ``on_first_chunk`` runs at the first chunk.
+    """
 
-    def __init__(self, call: Call, state: StreamState) -> None:
-        self._call = call
+    __slots__ = ("__weakref__", "_complete", "_done", "_first", "_lock", "_seen", "_state")
+
+    def __init__(
+        self,
+        state: StreamRecorder,
+        complete: Callable[[Any, BaseException | None], None],
+        *,
+        on_first_chunk: Callable[[], None] | None = None,
+    ) -> None:
         self._state = state
+        self._complete = complete
+        self._first = on_first_chunk
         self._seen = False
         self._done = False
         self._lock = threading.Lock()
@@ -53,11 +92,13 @@ class StreamFinalizer:
             return
         if not self._seen:
             self._seen = True
-            self._call.first_chunk()
+            if self._first is not None:
+                with _safety.guard("stream first chunk"):
+                    self._first()
         try:
             self._state.record(chunk)
         except Exception as exc:
-            _safety.report(exc, "native stream chunk")
+            _safety.report(exc, "stream chunk")
 
     def finish(self, error: BaseException | None = None) -> None:
         with self._lock:
@@ -67,9 +108,9 @@ class StreamFinalizer:
         try:
             outcome = self._state.outcome()
         except Exception as exc:
-            _safety.report(exc, "native stream outcome")
+            _safety.report(exc, "stream outcome")
             outcome = None
-        self._call.complete(outcome, error)
+        self._complete(outcome, error)
 
     def finish_collected(self) -> None:
         """Called by ``weakref.finalize`` when the stream was dropped unfinished."""
@@ -85,7 +126,7 @@ def _watch(proxy: object, finalizer: StreamFinalizer) -> None:
 
 
 class SyncStreamProxy(_Proxy):
-    """An SDK ``Stream`` (OpenAI or Anthropic) that governs its unit."""
+    """A sync SDK stream (an iterator) that completes its call exactly once."""
 
     def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
         super().__init__(wrapped)
@@ -135,7 +176,7 @@ class SyncStreamProxy(_Proxy):
 
 
 class AsyncStreamProxy(_Proxy):
-    """An SDK ``AsyncStream`` (OpenAI or Anthropic) that governs its unit."""
+    """An async SDK stream (an async iterator) that completes its call exactly once."""
 
     def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
         super().__init__(wrapped)
