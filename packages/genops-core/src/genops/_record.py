@@ -183,10 +183,10 @@ def outcome(
         if price_source:
             attrs[A.COST_PRICE_SOURCE] = price_source
             attrs[A.COST_PRICE_VERSION] = price_version or ""
-    elif unit.model:
+    elif unit.cost_bearing:
         attrs[A.COST_UNKNOWN] = True
     unit.span.set_attributes(attrs)
-    if cost is not None and unit.model:
+    if cost is not None and unit.cost_bearing:
         unit.span.add_event(
             A.EVENT_COST_CALCULATED,
             {
@@ -247,7 +247,7 @@ def metrics(
     if unit.response_model:
         labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
     ins = unit.runtime.instruments
-    if unit.model or unit.provider_calls:
+    if unit.cost_bearing or unit.provider_calls:
         dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
         ins.duration.record(duration, dur_labels)
         if unit.first_chunk_s is not None:
@@ -258,7 +258,7 @@ def metrics(
     if cost is not None:
         if cost:
             ins.cost.add(float(cost), labels)
-    elif unit.model:
+    elif unit.cost_bearing:
         ins.cost_unknown.add(1, labels)
 
 
