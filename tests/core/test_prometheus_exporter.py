@@ -3,7 +3,6 @@ standard ``OTEL_METRICS_EXPORTER=prometheus`` (in a subprocess: providers are gl
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import textwrap
 import pytest
 
 from genops import _prometheus
+from tests.apps import app_env
 
 APP = """
     import os, socket, urllib.request
@@ -34,12 +34,9 @@ def free_port() -> int:
 
 
 def run(args: str, env: dict[str, str]) -> str:
-    full = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    full.pop("PYTEST_CURRENT_TEST", None)
-    full.update({"OTEL_TRACES_EXPORTER": "none", **env})
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(APP).replace("{ARGS}", args)],
-        env=full,
+        env=app_env(OTEL_TRACES_EXPORTER="none", **env),
         capture_output=True,
         text=True,
         timeout=60,

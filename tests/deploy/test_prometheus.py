@@ -8,7 +8,6 @@ last scrape, where ``increase()`` has nothing to extrapolate: the numbers are ex
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.apps import app_env
 from tests.deploy import workload as W
 from tests.deploy.prometheus import (
     DASHBOARD,
@@ -61,9 +61,7 @@ def scraped(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scraped]:
     require("prometheus")
     tmp = tmp_path_factory.mktemp("prometheus")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "GENOPS_"))}
-    env.pop("PYTEST_CURRENT_TEST", None)  # the workload is an app, not a test
-    env["OTEL_TRACES_EXPORTER"] = "none"
+    env = app_env(OTEL_TRACES_EXPORTER="none")
     app = subprocess.Popen(
         [sys.executable, "-m", "tests.deploy.workload", str(port)],
         cwd=REPO,

@@ -8,7 +8,6 @@ this test runs; the test asserts on what arrived there.
 from __future__ import annotations
 
 import gzip
-import os
 import subprocess
 import sys
 import textwrap
@@ -24,6 +23,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from tests.apps import app_env
 from tests.deploy.prometheus import free_port, wait_for
 from tests.paths import REPO
 
@@ -166,13 +166,8 @@ def rotel(tmp_path: Path, receiver: tuple[Received, int]) -> Iterator[dict[str, 
 def test_rotel_receives_governed_spans_and_metrics(rotel, receiver, protocol):
     received, _ = receiver
     port = rotel["grpc" if protocol == "grpc" else "http"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "GENOPS_"))}
-    env.pop("PYTEST_CURRENT_TEST", None)
-    env.update(
-        {
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{port}",
-            "OTEL_EXPORTER_OTLP_PROTOCOL": protocol,
-        }
+    env = app_env(
+        OTEL_EXPORTER_OTLP_ENDPOINT=f"http://127.0.0.1:{port}", OTEL_EXPORTER_OTLP_PROTOCOL=protocol
     )
     app = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(APP).replace("{PRICES!r}", repr(PRICES))],
