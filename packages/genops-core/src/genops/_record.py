@@ -23,6 +23,7 @@ from genops.usage import Usage
 
 if TYPE_CHECKING:
     from genops.lifecycle import GovernedUnit
+    from genops.telemetry import LatestInstruments
 
 #: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
 UNATTRIBUTED = "unattributed"
@@ -299,7 +300,7 @@ def metrics(
 
 def _latest_metrics(
     unit: GovernedUnit,
-    latest: Any,
+    latest: LatestInstruments,
     labels: dict[str, Any],
     usage: Usage | None,
     duration: float,
