@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,9 @@ from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
 from genops.usage import Usage
 
 if TYPE_CHECKING:
+    from genops.attribution import Attribution
     from genops.lifecycle import GovernedUnit
+    from genops.runtime import GenOps
     from genops.telemetry import LatestInstruments
 
 #: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
@@ -39,24 +41,28 @@ def error_type(error: BaseException) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
+def attribution_labels(runtime: GenOps, a: Attribution) -> dict[str, Any]:
+    """team / project / environment (and customer, when enabled) metric labels."""
+    labels: dict[str, Any] = {
+        A.TEAM: a.team or UNATTRIBUTED,
+        A.PROJECT: a.project or UNATTRIBUTED,
+        A.ENVIRONMENT: a.environment or runtime.environment,
+    }
+    if runtime.customer_metric_label and a.customer_id:
+        labels[A.CUSTOMER_ID] = a.customer_id
+    return labels
+
+
 def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
     """Labels shared by every metric of the unit (no customer id unless enabled),
     capped by the runtime's cardinality guard."""
-    a = unit.attribution
-    rt = unit.runtime
-    labels: dict[str, Any] = {
-        A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation,
-        A.TEAM: a.team or UNATTRIBUTED,
-        A.PROJECT: a.project or UNATTRIBUTED,
-        A.ENVIRONMENT: a.environment or rt.environment,
-    }
+    labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
+    labels.update(attribution_labels(unit.runtime, unit.attribution))
     if unit.provider:
         labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
     if unit.model:
         labels[A.GEN_AI_REQUEST_MODEL] = unit.model
-    if rt.customer_metric_label and a.customer_id:
-        labels[A.CUSTOMER_ID] = a.customer_id
-    return rt.label_guard.apply(labels)
+    return unit.runtime.label_guard.apply(labels)
 
 
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
@@ -319,14 +325,8 @@ def _latest_metrics(
         histogram.record(duration, dur_labels)
         if unit.first_chunk_s is not None:
             latest.time_to_first_chunk.record(unit.first_chunk_s, labels)
-    elif op in _NAMED_DURATIONS:
-        field, key = _NAMED_DURATIONS[op]
-        named = dict(dur_labels)
-        name = unit.extra_attributes.get(key)
-        if isinstance(name, str) and name:
-            named[key] = name
-        unit.runtime.label_guard.apply(named)
-        getattr(latest, field).record(duration, named)
+    else:
+        step_duration(unit.runtime, op, unit.extra_attributes, labels, duration, exc)
     if usage is None:
         return
     latest.operation_input.record(usage.input_tokens, labels)
@@ -341,6 +341,31 @@ def _latest_metrics(
     ):
         if value:
             latest.usage[key].add(value, by_modality)
+
+
+def step_duration(
+    runtime: GenOps,
+    operation: str | None,
+    attributes: Mapping[str, Any],
+    labels: Mapping[str, Any],
+    duration: float,
+    exc: BaseException | None,
+) -> None:
+    """``gen_ai.invoke_agent.duration`` / ``execute_tool.duration`` /
+    ``invoke_workflow.duration`` for an agent, tool or workflow run (a unit or a run-tree
+    step), labelled by its name attribute; only under the latest-experimental opt-in."""
+    latest = runtime.instruments.latest
+    if latest is None or operation not in _NAMED_DURATIONS:
+        return
+    field, key = _NAMED_DURATIONS[operation]
+    named = {**labels, A.GEN_AI_OPERATION_NAME: operation}
+    name = attributes.get(key)
+    if isinstance(name, str) and name:
+        named[key] = name
+    if exc is not None:
+        named[A.ERROR_TYPE] = error_type(exc)
+    runtime.label_guard.apply(named)
+    getattr(latest, field).record(duration, named)
 
 
 #: gen_ai.operation.name → (LatestInstruments field, the name attribute it is labelled by)

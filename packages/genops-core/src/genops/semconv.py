@@ -14,7 +14,8 @@ emits the newest names of ``open-telemetry/semantic-conventions-genai`` instead:
   reasoning.output}_tokens`` (with ``gen_ai.token.modality="unknown"``: providers report no
   breakdown) and the histograms ``gen_ai.client.inference.operation.{input,output}_tokens``;
 - new: ``gen_ai.invoke_agent.duration``, ``gen_ai.execute_tool.duration``,
-  ``gen_ai.invoke_workflow.duration`` for units of those operations.
+  ``gen_ai.invoke_workflow.duration`` for agent / tool / workflow units and run-tree steps
+  (the LangChain agent, tool and workflow runs).
 
 Checked against the semantic-conventions-genai model (``model/gen-ai/*.yaml``) and its
 migration guide from v1.41 (PRs #374, #440, #521, #201, #322, #126).
