@@ -13,6 +13,9 @@ import pytest
 from genops import _prometheus
 from tests.apps import app_env
 
+# the `genops-core[prometheus]` extra (the nox `core` session installs core alone)
+pytest.importorskip("opentelemetry.exporter.prometheus", reason="genops-core[prometheus] absent")
+
 APP = """
     import os, socket, urllib.request
     import genops
