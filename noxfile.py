@@ -96,7 +96,9 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def types(session: nox.Session) -> None:
     """mypy --strict on genops-core."""
-    session.install(CORE, "mypy>=1.13", "types-PyYAML", "redis>=5", "psycopg[binary]>=3.2")
+    session.install(
+        f"{CORE}[prometheus]", "mypy>=1.13", "types-PyYAML", "redis>=5", "psycopg[binary]>=3.2"
+    )
     session.run("mypy")
 
 

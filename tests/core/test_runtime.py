@@ -50,7 +50,11 @@ def test_second_init_reconfigures(telemetry, make_genops, caplog):
     [
         ({"service_name": ""}, ValueError, "service_name"),
         ({"team": "  "}, ValueError, "team"),
-        ({"capture_content": "yes"}, TypeError, "capture_content"),
+        ({"capture_content": 3}, TypeError, "capture_content"),
+        ({"capture_content": "sometimes"}, ValueError, "capture_content"),
+        ({"metric_label_limit": 0}, ValueError, "metric_label_limit"),
+        ({"metric_label_overflow": ""}, ValueError, "metric_label_overflow"),
+        ({"metrics_exporter": "statsd"}, ValueError, "unsupported exporter 'statsd'"),
         ({"default_max_output_tokens": -5}, ValueError, "default_max_output_tokens"),
     ],
 )

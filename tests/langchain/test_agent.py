@@ -222,3 +222,26 @@ def test_a_chain_inside_a_tool_of_an_agent_is_not_another_agent(telemetry, handl
     spans = telemetry.spans()
     assert len(by_name(spans)["invoke_agent support-agent"]) == 1
     assert parent_of(telemetry.span("lookup"), spans).name == "execute_tool get_weather"
+
+
+def test_agent_and_tool_durations_under_the_latest_semconv_opt_in(
+    telemetry, make_genops, monkeypatch
+):
+    from genops_langchain import GenOpsCallbackHandler
+
+    monkeypatch.setenv(A.ENV_SEMCONV_OPT_IN, "gen_ai_latest_experimental")
+    make_genops()
+    handler = GenOpsCallbackHandler()
+    make_agent(agent_model()).invoke("weather?", config={"callbacks": [handler]})
+    metrics = telemetry.metrics()
+    [agent] = metrics[A.METRIC_INVOKE_AGENT_DURATION]
+    assert agent.count == 1
+    assert agent.attributes[A.GEN_AI_AGENT_NAME] == "support-agent"
+    assert agent.attributes[A.TEAM] == "platform"
+    tools = {
+        p.attributes[A.GEN_AI_TOOL_NAME]: p.count for p in metrics[A.METRIC_EXECUTE_TOOL_DURATION]
+    }
+    assert tools == {"get_weather": 1, "get_time": 1}
+    [chat] = metrics[A.METRIC_INFERENCE_DURATION]
+    assert chat.count == 2
+    assert A.METRIC_OPERATION_DURATION not in metrics  # inference moved to its own metric

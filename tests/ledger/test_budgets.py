@@ -329,3 +329,35 @@ def test_workflow_units_without_a_model_hit_the_wall_too(
     with pytest.raises(genops.PolicyViolationError) as err:
         step()
     assert err.value.reason_code == "BUDGET_EXCEEDED"
+
+
+def test_budget_gauges_per_budget_instance(
+    start: Callable[..., genops.GenOps], telemetry: Telemetry
+) -> None:
+    policy = budget(limit=1.0, per=["team"])
+    policy["policies"].append(
+        {"name": "org-budget", "type": "budget", "limit": 10.0, "window": "monthly"}
+    )
+    start(policy)
+    call()  # support: 0.20 of 1.00; org: 0.20 of 10.00
+    with genops.attribution(team="search"):
+        call()
+        call()  # search: 0.40
+    points = telemetry.metrics()
+
+    def gauge(name: str) -> dict[tuple[str, str], float]:
+        return {
+            (p.attributes[A.BUDGET_NAME], p.attributes[A.BUDGET_SCOPE]): p.value
+            for p in points[name]
+        }
+
+    assert gauge(A.METRIC_BUDGET_UTILIZATION) == pytest.approx(
+        {
+            ("team-budget", "team=platform"): 0.2,
+            ("team-budget", "team=search"): 0.4,
+            ("org-budget", ""): 0.06,
+        }
+    )
+    assert gauge(A.METRIC_BUDGET_CONSUMED)[("team-budget", "team=search")] == pytest.approx(0.4)
+    assert gauge(A.METRIC_BUDGET_REMAINING)[("org-budget", "")] == pytest.approx(9.4)
+    assert {p.attributes[A.BUDGET_UNIT] for p in points[A.METRIC_BUDGET_UTILIZATION]} == {"USD"}

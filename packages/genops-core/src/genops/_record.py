@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +18,14 @@ from opentelemetry.trace import Span, Status, StatusCode
 from genops import attributes as A
 from genops.decision import PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
+from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
 from genops.usage import Usage
 
 if TYPE_CHECKING:
+    from genops.attribution import Attribution
     from genops.lifecycle import GovernedUnit
+    from genops.runtime import GenOps
+    from genops.telemetry import LatestInstruments
 
 #: The value recorded for team/project when no attribution exists (spec §9.1.8 forbids empty).
 UNATTRIBUTED = "unattributed"
@@ -37,23 +41,28 @@ def error_type(error: BaseException) -> str:
     return f"{module}.{cls.__qualname__}"
 
 
-def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
-    """Labels shared by every metric of the unit (no customer id unless enabled)."""
-    a = unit.attribution
-    rt = unit.runtime
+def attribution_labels(runtime: GenOps, a: Attribution) -> dict[str, Any]:
+    """team / project / environment (and customer, when enabled) metric labels."""
     labels: dict[str, Any] = {
-        A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation,
         A.TEAM: a.team or UNATTRIBUTED,
         A.PROJECT: a.project or UNATTRIBUTED,
-        A.ENVIRONMENT: a.environment or rt.environment,
+        A.ENVIRONMENT: a.environment or runtime.environment,
     }
+    if runtime.customer_metric_label and a.customer_id:
+        labels[A.CUSTOMER_ID] = a.customer_id
+    return labels
+
+
+def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
+    """Labels shared by every metric of the unit (no customer id unless enabled),
+    capped by the runtime's cardinality guard."""
+    labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
+    labels.update(attribution_labels(unit.runtime, unit.attribution))
     if unit.provider:
         labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
     if unit.model:
         labels[A.GEN_AI_REQUEST_MODEL] = unit.model
-    if rt.customer_metric_label and a.customer_id:
-        labels[A.CUSTOMER_ID] = a.customer_id
-    return labels
+    return unit.runtime.label_guard.apply(labels)
 
 
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
@@ -82,12 +91,15 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
     if winner.reason:
         attrs[A.POLICY_REASON] = winner.reason
     span.set_attributes(attrs)
-    # ALLOWED decisions are not counted (the duration histogram counts every unit
-    # that ran); the counter answers "who was warned/blocked, by which rule".
+    # One point per policy that objected (WARNING / BLOCKED / RATE_LIMITED, with its
+    # reason code and policy): "who was warned/blocked, by which rule"; a unit no policy
+    # objected to counts once as ALLOWED, so blocked / all is the blocked rate.
     violations = [d for d in evaluated if d.reason_code is not None]
-    if violations:
-        labels = metric_labels(unit)
-        counter = unit.runtime.instruments.decisions
+    labels = metric_labels(unit)
+    counter = unit.runtime.instruments.decisions
+    if not violations:
+        counter.add(1, {**labels, A.POLICY_RESULT: winner.result.value})
+    else:
         for d in violations:
             counter.add(
                 1,
@@ -114,6 +126,7 @@ def reservation(unit: GovernedUnit, admission: Admission) -> None:
         budget(span, admission.budget)
     span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
     alerts(unit, admission.alerts)
+    budget_gauges(unit, admission.budgets)
 
 
 def budget(span: Span, state: BudgetState) -> None:
@@ -127,6 +140,28 @@ def budget(span: Span, state: BudgetState) -> None:
             A.BUDGET_PERIOD: state.period,
         }
     )
+
+
+def budget_gauges(unit: GovernedUnit, states: Sequence[BudgetState]) -> None:
+    """``genops.budget.consumed`` / ``remaining`` / ``utilization`` per budget instance
+    (labels: budget name, scope, unit; the window is not a label, so a new window
+    replaces the old series instead of leaving a stale one)."""
+    if not states:
+        return
+    ins = unit.runtime.instruments
+    guard = unit.runtime.label_guard
+    for state in states:
+        labels: dict[str, Any] = guard.apply(
+            {
+                A.BUDGET_NAME: state.name,
+                A.BUDGET_SCOPE: state.scope,
+                A.BUDGET_UNIT: state.unit,
+            }
+        )
+        ins.budget_consumed.set(state.consumed, labels)
+        ins.budget_remaining.set(state.remaining, labels)
+        if state.allocated > 0:
+            ins.budget_utilization.set(state.consumed / state.allocated, labels)
 
 
 def alerts(unit: GovernedUnit, crossed: Sequence[BudgetAlert]) -> None:
@@ -164,7 +199,7 @@ def outcome(
         if usage.cache_read_tokens:
             attrs[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
         if usage.cache_write_tokens:
-            attrs[A.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = usage.cache_write_tokens
+            attrs[cache_write_attribute(unit.runtime.semconv_latest)] = usage.cache_write_tokens
         if usage.reasoning_tokens:
             attrs[A.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
         attrs[A.TOKENS_INPUT] = usage.input_tokens
@@ -225,6 +260,7 @@ def reconciliation(
     span.add_event(A.EVENT_BUDGET_RECONCILIATION, ev)
     if settlement is not None:
         alerts(unit, settlement.alerts)
+        budget_gauges(unit, settlement.budgets)
 
 
 def error(span: Span, exc: BaseException, *, exception_event: bool = True) -> None:
@@ -246,20 +282,114 @@ def metrics(
     labels = metric_labels(unit)
     if unit.response_model:
         labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
+        unit.runtime.label_guard.apply(labels)
     ins = unit.runtime.instruments
-    if unit.cost_bearing or unit.provider_calls:
-        dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
-        ins.duration.record(duration, dur_labels)
-        if unit.first_chunk_s is not None:
-            ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
-    if usage is not None:
-        ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
-        ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
+    if ins.latest is not None:
+        _latest_metrics(unit, ins.latest, labels, usage, duration, exc)
+    else:
+        if unit.cost_bearing or unit.provider_calls:
+            dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
+            ins.duration.record(duration, dur_labels)
+            if unit.first_chunk_s is not None:
+                ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
+        if usage is not None:
+            ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
+            ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
     if cost is not None:
-        if cost:
+        # A known $0 (free model, zero tokens) is recorded too: the series exists from the
+        # first call, so Prometheus increase() counts the next call in full.
+        if cost or unit.cost_bearing:
             ins.cost.add(float(cost), labels)
     elif unit.cost_bearing:
         ins.cost_unknown.add(1, labels)
+
+
+def _latest_metrics(
+    unit: GovernedUnit,
+    latest: LatestInstruments,
+    labels: dict[str, Any],
+    usage: Usage | None,
+    duration: float,
+    exc: BaseException | None,
+) -> None:
+    """The newest GenAI metrics (opt-in): inference vs other client operations, agent /
+    tool / workflow durations, token counters by modality plus per-operation histograms."""
+    dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
+    op = unit.gen_ai_operation
+    if unit.cost_bearing or unit.provider_calls:
+        histogram = (
+            latest.inference_duration
+            if op in A.INFERENCE_OPERATIONS
+            else unit.runtime.instruments.duration
+        )
+        histogram.record(duration, dur_labels)
+        if unit.first_chunk_s is not None:
+            latest.time_to_first_chunk.record(unit.first_chunk_s, labels)
+    else:
+        step_duration(unit.runtime, op, unit.extra_attributes, labels, duration, exc)
+    if usage is None:
+        return
+    latest.operation_input.record(usage.input_tokens, labels)
+    latest.operation_output.record(usage.output_tokens, labels)
+    by_modality = {**labels, A.GEN_AI_TOKEN_MODALITY: A.TOKEN_MODALITY_UNKNOWN}
+    for key, value in (
+        ("input", usage.input_tokens),
+        ("output", usage.output_tokens),
+        ("cache_read", usage.cache_read_tokens),
+        ("cache_write", usage.cache_write_tokens),
+        ("reasoning", usage.reasoning_tokens),
+    ):
+        if value:
+            latest.usage[key].add(value, by_modality)
+
+
+def step_duration(
+    runtime: GenOps,
+    operation: str | None,
+    attributes: Mapping[str, Any],
+    labels: Mapping[str, Any],
+    duration: float,
+    exc: BaseException | None,
+) -> None:
+    """``gen_ai.invoke_agent.duration`` / ``execute_tool.duration`` /
+    ``invoke_workflow.duration`` for an agent, tool or workflow run (a unit or a run-tree
+    step), labelled by its name attribute; only under the latest-experimental opt-in."""
+    latest = runtime.instruments.latest
+    if latest is None or operation not in _NAMED_DURATIONS:
+        return
+    field, key = _NAMED_DURATIONS[operation]
+    named = {**labels, A.GEN_AI_OPERATION_NAME: operation}
+    name = attributes.get(key)
+    if isinstance(name, str) and name:
+        named[key] = name
+    if exc is not None:
+        named[A.ERROR_TYPE] = error_type(exc)
+    runtime.label_guard.apply(named)
+    getattr(latest, field).record(duration, named)
+
+
+#: gen_ai.operation.name → (LatestInstruments field, the name attribute it is labelled by)
+_NAMED_DURATIONS = {
+    A.OP_INVOKE_AGENT: ("invoke_agent_duration", A.GEN_AI_AGENT_NAME),
+    A.OP_EXECUTE_TOOL: ("execute_tool_duration", A.GEN_AI_TOOL_NAME),
+    A.OP_INVOKE_WORKFLOW: ("invoke_workflow_duration", A.GEN_AI_WORKFLOW_NAME),
+}
+
+
+def content(unit: GovernedUnit, input_messages: Any, output_messages: Any) -> None:
+    """Message content where the capture mode says (span attributes and/or an event)."""
+    mode = unit.runtime.content_capture
+    attrs: dict[str, Any] = {}
+    if input_messages is not None:
+        attrs[A.GEN_AI_INPUT_MESSAGES] = to_json(input_messages, unit.redact)
+    if output_messages is not None:
+        attrs[A.GEN_AI_OUTPUT_MESSAGES] = to_json(output_messages, unit.redact)
+    if not attrs:
+        return
+    if mode.on_span:
+        unit.span.set_attributes(attrs)
+    if mode.as_event:
+        unit.span.add_event(EVENT_OPERATION_DETAILS, attrs)
 
 
 def reconciled_amount(

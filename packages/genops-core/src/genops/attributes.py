@@ -37,6 +37,12 @@ GEN_AI_DATA_SOURCE_ID: Final = _gen_ai.GEN_AI_DATA_SOURCE_ID
 GEN_AI_INPUT_MESSAGES: Final = _gen_ai.GEN_AI_INPUT_MESSAGES
 GEN_AI_OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
 GEN_AI_CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
+#: newest GenAI names (semantic-conventions-genai), emitted only under
+#: OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental (see genops.semconv)
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_TOKEN_MODALITY: Final = "gen_ai.token.modality"
+#: the modality value when the provider reports no breakdown (semconv-genai registry)
+TOKEN_MODALITY_UNKNOWN: Final = "unknown"
 ERROR_TYPE: Final = _error.ERROR_TYPE
 SERVER_ADDRESS: Final = "server.address"
 SERVER_PORT: Final = "server.port"
@@ -143,6 +149,47 @@ METRIC_COST_UNKNOWN: Final = "genops.cost.unknown_units"
 METRIC_POLICY_DECISIONS: Final = "genops.policy.decisions"
 METRIC_BUDGET_ALERTS: Final = "genops.budget.alerts"
 METRIC_INTERNAL_ERRORS: Final = "genops.internal.errors"
+METRIC_BUDGET_CONSUMED: Final = "genops.budget.consumed"
+METRIC_BUDGET_REMAINING: Final = "genops.budget.remaining"
+METRIC_BUDGET_UTILIZATION: Final = "genops.budget.utilization"
+#: label values collapsed into the overflow value by the cardinality guard
+METRIC_LABEL_OVERFLOW: Final = "genops.metrics.label_overflow"
+#: label of genops.metrics.label_overflow: which label overflowed
+METRIC_LABEL: Final = "genops.metrics.label"
+#: label of the budget gauges: the budget instance's scope ("team=support", "" for global)
+BUDGET_SCOPE: Final = "genops.budget.scope"
+BUDGET_UNIT: Final = "genops.budget.unit"
+
+# Newest GenAI metric names (semantic-conventions-genai migration guide, PRs #374 #521
+# #201 #322 #126), emitted instead of the v1.41 ones under the latest-experimental opt-in.
+METRIC_INFERENCE_DURATION: Final = "gen_ai.client.inference.duration"
+METRIC_INFERENCE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.inference.time_to_first_chunk"
+METRIC_INFERENCE_USAGE_INPUT: Final = "gen_ai.client.inference.usage.input_tokens"
+METRIC_INFERENCE_USAGE_OUTPUT: Final = "gen_ai.client.inference.usage.output_tokens"
+METRIC_INFERENCE_USAGE_CACHE_READ: Final = "gen_ai.client.inference.usage.cache_read.input_tokens"
+METRIC_INFERENCE_USAGE_CACHE_WRITE: Final = "gen_ai.client.inference.usage.cache_write.input_tokens"
+METRIC_INFERENCE_USAGE_REASONING: Final = "gen_ai.client.inference.usage.reasoning.output_tokens"
+METRIC_INFERENCE_OPERATION_INPUT: Final = "gen_ai.client.inference.operation.input_tokens"
+METRIC_INFERENCE_OPERATION_OUTPUT: Final = "gen_ai.client.inference.operation.output_tokens"
+METRIC_INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+METRIC_EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+METRIC_INVOKE_WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
+#: Metric labels the cardinality guard caps (genops.cardinality).
+GUARDED_METRIC_LABELS: Final = (
+    TEAM,
+    PROJECT,
+    ENVIRONMENT,
+    CUSTOMER_ID,
+    GEN_AI_PROVIDER_NAME,
+    GEN_AI_REQUEST_MODEL,
+    GEN_AI_RESPONSE_MODEL,
+    GEN_AI_AGENT_NAME,
+    GEN_AI_TOOL_NAME,
+    GEN_AI_WORKFLOW_NAME,
+    BUDGET_SCOPE,
+)
+#: gen_ai.operation.name values that are inference (gen_ai.client.inference.*)
+INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
 
 #: Bucket boundaries the GenAI semantic conventions specify.
 TOKEN_USAGE_BUCKETS: Final = (
@@ -161,3 +208,9 @@ ENV_LEDGER_URL: Final = "GENOPS_LEDGER_URL"
 ENV_AUDIT_SINK: Final = "GENOPS_AUDIT_SINK"
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_METRIC_CUSTOMER_LABEL: Final = "GENOPS_METRICS_CUSTOMER_LABEL"
+ENV_METRIC_LABEL_LIMIT: Final = "GENOPS_METRICS_LABEL_LIMIT"
+ENV_METRIC_LABEL_OVERFLOW: Final = "GENOPS_METRICS_LABEL_OVERFLOW"
+ENV_SEMCONV_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
+ENV_METRICS_EXPORTER: Final = "OTEL_METRICS_EXPORTER"
+ENV_PROMETHEUS_HOST: Final = "OTEL_EXPORTER_PROMETHEUS_HOST"
+ENV_PROMETHEUS_PORT: Final = "OTEL_EXPORTER_PROMETHEUS_PORT"

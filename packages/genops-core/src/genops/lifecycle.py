@@ -186,6 +186,11 @@ class GovernedUnit:
         return self._rt
 
     @property
+    def extra_attributes(self) -> dict[str, Any]:
+        """The span attributes the adapter passed at creation (e.g. ``gen_ai.agent.name``)."""
+        return self._extra or {}
+
+    @property
     def first_chunk_s(self) -> float | None:
         """Seconds from start to the first streamed chunk, once recorded."""
         return self._first_chunk_s
@@ -441,21 +446,15 @@ class GovernedUnit:
         self.span.set_attributes(attributes)
 
     def record_content(self, *, input_messages: Any = None, output_messages: Any = None) -> None:
-        """Record prompts/responses — only when content capture is enabled (opt-in).
+        """Record prompts/responses — only when content capture is enabled (opt-in), on the
+        span and/or a ``gen_ai.client.inference.operation.details`` event per the capture
+        mode (:class:`genops.semconv.ContentCapture`).
 
         Strings inside are passed through the content policy's redaction first.
         """
         if not self._rt.capture_content:
             return
-        redact = self.redact
-        if input_messages is not None:
-            self.span.set_attribute(
-                A.GEN_AI_INPUT_MESSAGES, _record.to_json(input_messages, redact)
-            )
-        if output_messages is not None:
-            self.span.set_attribute(
-                A.GEN_AI_OUTPUT_MESSAGES, _record.to_json(output_messages, redact)
-            )
+        _record.content(self, input_messages, output_messages)
 
     # ------------------------------------------------------------------ finish
     def finish(self, error: BaseException | None = None) -> None:

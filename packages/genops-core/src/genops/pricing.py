@@ -282,6 +282,7 @@ _PROVIDER_IDS = {
     "xai": "x-ai",
     "x_ai": "x-ai",
     "mistral_ai": "mistral",
+    "moonshot_ai": "moonshotai",
     "ibm.watsonx.ai": "ibm",
 }
 

@@ -22,11 +22,13 @@ from genops import _safety
 from genops import attributes as A
 from genops._version import SPEC_VERSION
 from genops.attribution import Attribution
+from genops.cardinality import DEFAULT_LIMIT, DEFAULT_OVERFLOW, LabelGuard
 from genops.integrations import Enabled, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
 from genops.pricing import PriceBook, PriceOverride, load_overrides
-from genops.telemetry import Instruments, resolve_providers
+from genops.semconv import ContentCapture, latest_experimental
+from genops.telemetry import METRICS_EXPORTERS, Instruments, resolve_providers
 
 log = logging.getLogger("genops")
 
@@ -47,9 +49,15 @@ class GenOps:
         prices: PriceBook | None = None,
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
-        capture_content: bool = False,
+        capture_content: bool | str | ContentCapture = False,
         default_max_output_tokens: int = 4096,
         customer_metric_label: bool = False,
+        metrics_exporter: str | Sequence[str] | None = None,
+        prometheus_host: str | None = None,
+        prometheus_port: int | None = None,
+        metric_label_limit: int = DEFAULT_LIMIT,
+        metric_label_overflow: str = DEFAULT_OVERFLOW,
+        semconv_latest: bool | None = None,
     ) -> None:
         if not isinstance(service_name, str) or not service_name:
             raise ValueError("service_name must be a non-empty string")
@@ -66,14 +74,34 @@ class GenOps:
         self.defaults = Attribution(team=team, project=project, environment=environment)
         self.engine: PolicyEngine = engine if engine is not None else Engine()
         self.prices = prices if prices is not None else PriceBook.default()
+        exporters = _metrics_exporters(metrics_exporter)
+        if exporters is not None and meter_provider is not None:
+            raise ValueError("pass either meter_provider or metrics_exporter, not both")
+        #: The newest GenAI semconv names (OTEL_SEMCONV_STABILITY_OPT_IN), read once.
+        self.semconv_latest = latest_experimental() if semconv_latest is None else semconv_latest
+        self.content_capture = ContentCapture.parse(capture_content)
+        #: True when content is recorded anywhere (span attributes and/or events).
+        self.capture_content = self.content_capture is not ContentCapture.NO_CONTENT
         tp, mp, owned = resolve_providers(
-            tracer_provider, meter_provider, service_name=service_name, environment=environment
+            tracer_provider,
+            meter_provider,
+            service_name=service_name,
+            environment=environment,
+            metrics_exporters=exporters,
+            prometheus_host=prometheus_host,
+            prometheus_port=prometheus_port,
         )
         self.tracer_provider = tp
         self.meter_provider = mp
         self._owned_providers = owned
-        self.instruments = Instruments.create(tp, mp)
-        self.capture_content = capture_content
+        self.instruments = Instruments.create(tp, mp, latest=self.semconv_latest)
+        overflow_counter = self.instruments.label_overflow
+        self.label_guard = LabelGuard(
+            A.GUARDED_METRIC_LABELS,
+            limit=metric_label_limit,
+            overflow=metric_label_overflow,
+            on_overflow=lambda label: overflow_counter.add(1, {A.METRIC_LABEL: label}),
+        )
         self.default_max_output_tokens = default_max_output_tokens
         self.customer_metric_label = customer_metric_label
         #: Attributes set on every unit span, built once.
@@ -132,12 +160,18 @@ def _set_runtime(rt: GenOps | None) -> None:
 
 
 def _from_env() -> GenOps:
+    capture: str | ContentCapture = os.environ.get(A.ENV_CAPTURE_CONTENT, "")
+    try:
+        capture = ContentCapture.parse(capture)
+    except ValueError as exc:  # a default runtime must not break the app: log, capture nothing
+        log.warning("genops: %s; content capture off", exc)
+        capture = ContentCapture.NO_CONTENT
     return GenOps(
         service_name=os.environ.get("OTEL_SERVICE_NAME", "genops-app"),
         environment=os.environ.get(A.ENV_ENVIRONMENT, "development"),
         team=os.environ.get(A.ENV_TEAM) or None,
         project=os.environ.get(A.ENV_PROJECT) or None,
-        capture_content=os.environ.get(A.ENV_CAPTURE_CONTENT, "").lower() in _TRUE,
+        capture_content=capture,
     )
 
 
@@ -151,11 +185,16 @@ def init(
     tracer_provider: TracerProvider | None = None,
     meter_provider: MeterProvider | None = None,
     instrument: bool | Iterable[str] = True,
-    capture_content: bool | None = None,
+    capture_content: bool | str | ContentCapture | None = None,
     *,
     prices: str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     default_max_output_tokens: int = 4096,
     customer_metric_label: bool | None = None,
+    metrics_exporter: str | Sequence[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+    metric_label_limit: int | None = None,
+    metric_label_overflow: str | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -175,6 +214,18 @@ def init(
     - ``instrument``: ``True`` enables every installed integration package
       (entry point group ``genops.integrations``); a list of names enables those.
     - ``prices``: price overrides (YAML path, dict or list), consulted before genai-prices.
+    - ``capture_content``: ``True``/``False`` or a mode of :class:`genops.semconv.ContentCapture`
+      (``"NO_CONTENT"``, ``"SPAN_ONLY"``, ``"EVENT_ONLY"``, ``"SPAN_AND_EVENT"``).
+    - ``metrics_exporter``: ``"prometheus"`` (a scrape endpoint on
+      ``prometheus_host:prometheus_port``, default ``localhost:9464``), ``"otlp"``,
+      ``"console"``, ``"none"`` or a list; default ``OTEL_METRICS_EXPORTER``. When given,
+      genops builds its own meter provider.
+    - ``metric_label_limit`` / ``metric_label_overflow``: the cardinality guard
+      (``GENOPS_METRICS_LABEL_LIMIT``, ``GENOPS_METRICS_LABEL_OVERFLOW``; default 200, ``_OTHER``).
+
+    Semantic-convention names: v1.41 by default; the newest GenAI names when
+    ``OTEL_SEMCONV_STABILITY_OPT_IN`` contains ``gen_ai_latest_experimental``
+    (see :mod:`genops.semconv`).
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
@@ -186,14 +237,25 @@ def init(
     ):
         if value is not None and (not isinstance(value, str) or not value.strip()):
             raise ValueError(f"{name} must be a non-empty string or None, got {value!r}")
-    if capture_content is not None and not isinstance(capture_content, bool):
-        raise TypeError("capture_content must be a bool or None")
+    if capture_content is not None and not isinstance(capture_content, bool | str | ContentCapture):
+        raise TypeError("capture_content must be a bool, a ContentCapture mode name or None")
     service_name = service_name or os.environ.get("OTEL_SERVICE_NAME") or "genops-app"
     environment = environment or os.environ.get(A.ENV_ENVIRONMENT) or "development"
     team = team or os.environ.get(A.ENV_TEAM) or None
     project = project or os.environ.get(A.ENV_PROJECT) or None
     if capture_content is None:
-        capture_content = os.environ.get(A.ENV_CAPTURE_CONTENT, "").lower() in _TRUE
+        capture_content = os.environ.get(A.ENV_CAPTURE_CONTENT, "")
+    content_mode = ContentCapture.parse(capture_content)  # a bad value fails here, precisely
+    label_limit = (
+        metric_label_limit
+        if metric_label_limit is not None
+        else _env_int(A.ENV_METRIC_LABEL_LIMIT, DEFAULT_LIMIT)
+    )
+    label_overflow = (
+        metric_label_overflow
+        if metric_label_overflow is not None
+        else os.environ.get(A.ENV_METRIC_LABEL_OVERFLOW) or DEFAULT_OVERFLOW
+    )
     if customer_metric_label is None:
         customer_metric_label = os.environ.get(A.ENV_METRIC_CUSTOMER_LABEL, "").lower() in _TRUE
     if policy is None and os.environ.get(A.ENV_POLICY_FILE):
@@ -219,15 +281,45 @@ def init(
             prices=price_book,
             tracer_provider=tracer_provider,
             meter_provider=meter_provider,
-            capture_content=capture_content,
+            capture_content=content_mode,
             default_max_output_tokens=default_max_output_tokens,
             customer_metric_label=customer_metric_label,
+            metrics_exporter=metrics_exporter,
+            prometheus_host=prometheus_host,
+            prometheus_port=prometheus_port,
+            metric_label_limit=label_limit,
+            metric_label_overflow=label_overflow,
         )
         _set_runtime(rt)
     if instrument:
         only = None if instrument is True else set(instrument)
         rt.integrations = enable_all(rt, only)
     return rt
+
+
+def _metrics_exporters(value: str | Sequence[str] | None) -> list[str] | None:
+    if value is None:
+        return None
+    names = value.split(",") if isinstance(value, str) else list(value)
+    cleaned = [n.strip().lower() for n in names if isinstance(n, str) and n.strip()]
+    if not cleaned or len(cleaned) != len(names):
+        raise ValueError(f"metrics_exporter: expected exporter names, got {value!r}")
+    for name in cleaned:
+        if name not in METRICS_EXPORTERS:
+            raise ValueError(
+                f"metrics_exporter: unsupported exporter {name!r} ({', '.join(METRICS_EXPORTERS)})"
+            )
+    return cleaned
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
 
 
 def build_engine(policy: Any, ledger: Any) -> PolicyEngine:

@@ -3,7 +3,8 @@
 Provider choice in :func:`genops.init`: the providers passed in, else the global ones
 when an SDK provider is installed, else new SDK providers built here from the
 standard environment (``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER``:
-``otlp`` (default), ``console`` or ``none``; ``OTEL_EXPORTER_OTLP_PROTOCOL``:
+``otlp`` (default), ``console`` or ``none``, and for metrics ``prometheus`` (a scrape
+endpoint, see :mod:`genops._prometheus`); ``OTEL_EXPORTER_OTLP_PROTOCOL``:
 ``http/protobuf`` (default) or ``grpc``; endpoints and headers as the OTLP
 exporters read them), with a ``BatchSpanProcessor`` — and installed as the globals.
 """
@@ -15,13 +16,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram, MeterProvider
+from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider, _Gauge
 from opentelemetry.trace import Tracer, TracerProvider
 
 from genops import attributes as A
 from genops._version import __version__
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
+
+#: OTEL_METRICS_EXPORTER / init(metrics_exporter=...) values genops builds readers for.
+METRICS_EXPORTERS = ("otlp", "prometheus", "console", "none")
 
 
 def _exporter_names(kind: str) -> list[str]:
@@ -68,8 +72,16 @@ def build_tracer_provider(service_name: str, environment: str) -> TracerProvider
     return provider
 
 
-def build_meter_provider(service_name: str, environment: str) -> MeterProvider:
-    """An SDK meter provider configured from the standard OTel environment variables."""
+def build_meter_provider(
+    service_name: str,
+    environment: str,
+    *,
+    exporters: list[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+) -> MeterProvider:
+    """An SDK meter provider configured from the standard OTel environment variables
+    (``exporters`` given: those instead of ``OTEL_METRICS_EXPORTER``)."""
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
     from opentelemetry.sdk.metrics.export import (
         ConsoleMetricExporter,
@@ -83,9 +95,14 @@ def build_meter_provider(service_name: str, environment: str) -> MeterProvider:
         {"service.name": service_name, "deployment.environment.name": environment}
     )
     readers: list[MetricReader] = []
-    for name in _exporter_names("METRICS"):
+    for name in exporters if exporters is not None else _exporter_names("METRICS"):
         exporter: MetricExporter
         if name == "none":
+            continue
+        if name == "prometheus":
+            from genops._prometheus import serving_reader
+
+            readers.append(serving_reader(prometheus_host, prometheus_port))
             continue
         if name == "console":
             exporter = ConsoleMetricExporter()
@@ -101,7 +118,8 @@ def build_meter_provider(service_name: str, environment: str) -> MeterProvider:
             exporter = OTLPMetricExporter()
         else:
             raise ValueError(
-                f"OTEL_METRICS_EXPORTER: unsupported exporter {name!r} (otlp, console, none)"
+                f"OTEL_METRICS_EXPORTER: unsupported exporter {name!r} "
+                "(otlp, prometheus, console, none)"
             )
         readers.append(PeriodicExportingMetricReader(exporter))
     return SdkMeterProvider(resource=resource, metric_readers=readers)
@@ -117,8 +135,15 @@ def resolve_providers(
     *,
     service_name: str,
     environment: str,
+    metrics_exporters: list[str] | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
 ) -> tuple[TracerProvider, MeterProvider, list[Any]]:
-    """Pick or build the providers; returns those built here (genops owns their shutdown)."""
+    """Pick or build the providers; returns those built here (genops owns their shutdown).
+
+    ``metrics_exporters`` (from ``init(metrics_exporter=...)``) always builds a meter
+    provider, even when a global SDK one is installed.
+    """
     owned: list[Any] = []
     if tracer_provider is None:
         current = trace.get_tracer_provider()
@@ -130,13 +155,91 @@ def resolve_providers(
             owned.append(tracer_provider)
     if meter_provider is None:
         current_m = metrics.get_meter_provider()
-        if _is_sdk(current_m):
+        if _is_sdk(current_m) and metrics_exporters is None:
             meter_provider = current_m
         else:
-            meter_provider = build_meter_provider(service_name, environment)
-            metrics.set_meter_provider(meter_provider)
+            meter_provider = build_meter_provider(
+                service_name,
+                environment,
+                exporters=metrics_exporters,
+                prometheus_host=prometheus_host,
+                prometheus_port=prometheus_port,
+            )
+            if not _is_sdk(current_m):
+                metrics.set_meter_provider(meter_provider)
             owned.append(meter_provider)
     return tracer_provider, meter_provider, owned
+
+
+def _duration_histogram(meter: Meter, name: str, description: str) -> Histogram:
+    return meter.create_histogram(
+        name,
+        unit="s",
+        description=description,
+        explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+    )
+
+
+def _token_histogram(meter: Meter, name: str, description: str) -> Histogram:
+    return meter.create_histogram(
+        name,
+        unit="{token}",
+        description=description,
+        explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
+    )
+
+
+@dataclass(slots=True)
+class LatestInstruments:
+    """The newest GenAI metrics (``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``)."""
+
+    inference_duration: Histogram
+    time_to_first_chunk: Histogram
+    usage: dict[str, Counter]  #: usage field (input, output, cache_read, ...) → counter
+    operation_input: Histogram
+    operation_output: Histogram
+    invoke_agent_duration: Histogram
+    execute_tool_duration: Histogram
+    invoke_workflow_duration: Histogram
+
+    @classmethod
+    def create(cls, meter: Meter) -> LatestInstruments:
+        counters = {
+            "input": (A.METRIC_INFERENCE_USAGE_INPUT, "input (prompt) tokens, cached included"),
+            "output": (A.METRIC_INFERENCE_USAGE_OUTPUT, "output tokens, reasoning included"),
+            "cache_read": (A.METRIC_INFERENCE_USAGE_CACHE_READ, "input tokens read from cache"),
+            "cache_write": (A.METRIC_INFERENCE_USAGE_CACHE_WRITE, "input tokens written to cache"),
+            "reasoning": (A.METRIC_INFERENCE_USAGE_REASONING, "output tokens used for reasoning"),
+        }
+        return cls(
+            inference_duration=_duration_histogram(
+                meter, A.METRIC_INFERENCE_DURATION, "GenAI inference operation duration."
+            ),
+            time_to_first_chunk=_duration_histogram(
+                meter,
+                A.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
+                "Time to receive the first chunk of a streaming response.",
+            ),
+            usage={
+                key: meter.create_counter(name, unit="{token}", description=f"Number of {text}.")
+                for key, (name, text) in counters.items()
+            },
+            operation_input=_token_histogram(
+                meter, A.METRIC_INFERENCE_OPERATION_INPUT, "Input tokens per inference operation."
+            ),
+            operation_output=_token_histogram(
+                meter, A.METRIC_INFERENCE_OPERATION_OUTPUT, "Output tokens per inference operation."
+            ),
+            invoke_agent_duration=_duration_histogram(
+                meter, A.METRIC_INVOKE_AGENT_DURATION, "Duration of one agent invocation."
+            ),
+            execute_tool_duration=_duration_histogram(
+                meter, A.METRIC_EXECUTE_TOOL_DURATION, "Duration of one tool execution."
+            ),
+            invoke_workflow_duration=_duration_histogram(
+                meter, A.METRIC_INVOKE_WORKFLOW_DURATION, "Duration of one workflow invocation."
+            ),
+        )
 
 
 @dataclass(slots=True)
@@ -152,30 +255,31 @@ class Instruments:
     decisions: Counter
     budget_alerts: Counter
     internal_errors: Counter
+    budget_consumed: _Gauge
+    budget_remaining: _Gauge
+    budget_utilization: _Gauge
+    label_overflow: Counter
+    #: set when the newest GenAI names are opted in (they replace the v1.41 ones)
+    latest: LatestInstruments | None = None
 
     @classmethod
-    def create(cls, tracer_provider: TracerProvider, meter_provider: MeterProvider) -> Instruments:
+    def create(
+        cls, tracer_provider: TracerProvider, meter_provider: MeterProvider, *, latest: bool = False
+    ) -> Instruments:
         tracer = tracer_provider.get_tracer("genops", __version__, schema_url=SCHEMA_URL)
         meter = meter_provider.get_meter("genops", __version__, schema_url=SCHEMA_URL)
         return cls(
             tracer=tracer,
-            token_usage=meter.create_histogram(
-                A.METRIC_TOKEN_USAGE,
-                unit="{token}",
-                description="Number of input and output tokens used.",
-                explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
+            token_usage=_token_histogram(
+                meter, A.METRIC_TOKEN_USAGE, "Number of input and output tokens used."
             ),
-            duration=meter.create_histogram(
-                A.METRIC_OPERATION_DURATION,
-                unit="s",
-                description="GenAI operation duration.",
-                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+            duration=_duration_histogram(
+                meter, A.METRIC_OPERATION_DURATION, "GenAI operation duration."
             ),
-            time_to_first_chunk=meter.create_histogram(
+            time_to_first_chunk=_duration_histogram(
+                meter,
                 A.METRIC_TIME_TO_FIRST_CHUNK,
-                unit="s",
-                description="Time to receive the first chunk of a streaming response.",
-                explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
+                "Time to receive the first chunk of a streaming response.",
             ),
             cost=meter.create_counter(
                 A.METRIC_COST, unit="USD", description="Cost of AI workload units, in US dollars."
@@ -188,7 +292,7 @@ class Instruments:
             decisions=meter.create_counter(
                 A.METRIC_POLICY_DECISIONS,
                 unit="{decision}",
-                description="Policy decisions by result.",
+                description="Policy decisions by result and reason code.",
             ),
             budget_alerts=meter.create_counter(
                 A.METRIC_BUDGET_ALERTS,
@@ -200,4 +304,23 @@ class Instruments:
                 unit="{error}",
                 description="Errors inside genops instrumentation (caught; the app went on).",
             ),
+            budget_consumed=meter.create_gauge(
+                A.METRIC_BUDGET_CONSUMED,
+                description="Amount consumed in the current window, per budget instance.",
+            ),
+            budget_remaining=meter.create_gauge(
+                A.METRIC_BUDGET_REMAINING,
+                description="Amount left in the current window (reservations held), per budget.",
+            ),
+            budget_utilization=meter.create_gauge(
+                A.METRIC_BUDGET_UTILIZATION,
+                unit="1",
+                description="Consumed / allocated in the current window, per budget instance.",
+            ),
+            label_overflow=meter.create_counter(
+                A.METRIC_LABEL_OVERFLOW,
+                unit="{value}",
+                description="Metric label values collapsed into the overflow value.",
+            ),
+            latest=LatestInstruments.create(meter) if latest else None,
         )

@@ -113,7 +113,7 @@ PROVIDERS: tuple[ProviderInfo, ...] = (
     ),
     ProviderInfo("novita", "Novita AI", ("api.novita.ai",), "https://api.novita.ai/v3/openai"),
     ProviderInfo(
-        "moonshotai",
+        "moonshot_ai",  # semconv id (was "moonshotai", genai-prices' id: core maps it)
         "Moonshot AI (Kimi)",
         ("api.moonshot.ai", "api.moonshot.cn"),
         "https://api.moonshot.ai/v1",

@@ -36,6 +36,7 @@ whether the SDK layer underneath reported it or only the framework did.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -95,6 +96,9 @@ class Node:
     streamed: bool = False
     #: The adapter's own per-run data.
     data: dict[str, Any] = field(default_factory=dict)
+    #: An agent / tool / workflow step under the latest-semconv opt-in: what its
+    #: ``gen_ai.*.duration`` metric needs (start, operation, attributes, labels).
+    timing: tuple[float, str, dict[str, Any], dict[str, Any]] | None = None
 
     @property
     def is_call(self) -> bool:
@@ -203,6 +207,9 @@ class RunTree:
             agent=agent if agent is not None else (parent.agent if parent else None),
             parent=parent,
         )
+        if operation is not None and self.runtime.instruments.latest is not None:
+            labels = _record.attribution_labels(self.runtime, self.resolve_attribution(attribution))
+            node.timing = (time.perf_counter(), operation, attrs, labels)
         self._put(run_id, node)
         return node
 
@@ -403,6 +410,10 @@ class RunTree:
                 record_error(node.span, error)
             if node.rollup is not None:
                 node.rollup.close()
+            if node.timing is not None:
+                started, operation, attrs, labels = node.timing
+                duration = time.perf_counter() - started
+                _record.step_duration(self.runtime, operation, attrs, labels, duration, error)
         except Exception as exc:
             _safety.report(exc, "run tree end")
         node.span.end()

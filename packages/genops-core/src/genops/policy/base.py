@@ -88,6 +88,8 @@ class BudgetState:
     remaining: float
     period: str
     unit: str = "USD"
+    #: the budget instance's scope values, e.g. ``"team=support"`` ("" for a global budget)
+    scope: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,8 @@ class Admission:
     #: Rewrites outgoing text when a content policy asks to redact; adapters apply it.
     redact: Callable[[str], str] | None = None
     alerts: tuple[BudgetAlert, ...] = ()
+    #: every budget instance the unit reserved against (``budget`` is the tightest)
+    budgets: tuple[BudgetState, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +131,8 @@ class Settlement:
 
     budget: BudgetState | None = None
     alerts: tuple[BudgetAlert, ...] = ()
+    #: every budget instance after settlement (``budget`` is the tightest)
+    budgets: tuple[BudgetState, ...] = ()
 
 
 @runtime_checkable

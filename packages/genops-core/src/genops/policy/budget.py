@@ -183,8 +183,9 @@ class BudgetPolicy(LedgerPolicy):
     def units(self, scaled: int) -> float:
         return scaled / self.scale
 
-    def state(self, position: Position, period: str) -> BudgetState:
-        """The spec §7.3 budget attributes for a position."""
+    def state(self, position: Position, period: str, key: str = "") -> BudgetState:
+        """The spec §7.3 budget attributes for a position (``key``: the claim's ledger key,
+        whose ``per`` values become the state's ``scope``)."""
         return BudgetState(
             name=self.name,
             allocated=float(self.limit),
@@ -192,6 +193,7 @@ class BudgetPolicy(LedgerPolicy):
             remaining=self.units(max(position.limit - position.committed, 0)),
             period=period,
             unit=self.unit,
+            scope=key.split("|", 1)[1] if "|" in key else "",
         )
 
     def alerts(self, before: int, after: int, position: Position, period: str) -> list[BudgetAlert]:

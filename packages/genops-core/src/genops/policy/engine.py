@@ -151,6 +151,15 @@ class BudgetStatus:
     remaining: float
 
 
+def _tightest(states: list[tuple[float, BudgetState]]) -> BudgetState | None:
+    """The budget with the smallest remaining fraction (first on ties)."""
+    best: tuple[float, BudgetState] | None = None
+    for ratio, state in states:
+        if best is None or ratio < best[0]:
+            best = (ratio, state)
+    return best[1] if best else None
+
+
 @dataclass(frozen=True, slots=True)
 class _Held:
     reservation: Reservation
@@ -271,10 +280,10 @@ class Engine:
         static, ledgered, redactors = self._run(request)
         decisions = list(static)
         held: _Held | None = None
-        budget: BudgetState | None = None
+        budgets: list[tuple[float, BudgetState]] = []
         alerts: list[BudgetAlert] = []
         if ledgered and most_severe(decisions).proceeds:
-            held, budget, alerts = self._reserve(request, ledgered, decisions)
+            held, budgets, alerts = self._reserve(request, ledgered, decisions)
         winner = most_severe(decisions)
         est = request.estimate
         if not winner.proceeds:
@@ -290,9 +299,10 @@ class Engine:
                 reserved=reserved,
                 unit=unit,
                 handle=held,
-                budget=budget,
+                budget=_tightest(budgets),
                 redact=_compose(redactors),
                 alerts=tuple(alerts),
+                budgets=tuple(state for _, state in budgets),
             )
         if self.audit is not None:
             self._audit(request, admission)
@@ -300,7 +310,7 @@ class Engine:
 
     def _reserve(
         self, request: UnitRequest, ledgered: list[LedgerPolicy], decisions: list[PolicyDecision]
-    ) -> tuple[_Held | None, BudgetState | None, list[BudgetAlert]]:
+    ) -> tuple[_Held | None, list[tuple[float, BudgetState]], list[BudgetAlert]]:
         now = self.clock()
         plans: list[Plan] = []
         for policy in ledgered:
@@ -310,7 +320,7 @@ class Engine:
             else:
                 plans.append(planned)
         if not plans or not most_severe(decisions).proceeds:
-            return None, None, []
+            return None, [], []
         claims = [p.claim for p in plans]
         try:
             outcome = self.ledger.reserve(claims, ttl=self.reservation_ttl, now=now)
@@ -319,16 +329,16 @@ class Engine:
                 decisions.append(
                     apply_enforcement(plan.policy.ledger_unavailable(exc), plan.policy.enforcement)
                 )
-            return None, None, []
+            return None, [], []
         if isinstance(outcome, Denied):
             for i, (plan, pos) in enumerate(zip(plans, outcome.positions, strict=True)):
                 if i in outcome.failed:
                     decisions.append(plan.policy.denied(pos, plan.claim.amount))
                 else:
                     decisions.append(plan.policy.allow)
-            return None, None, []
+            return None, [], []
         alerts: list[BudgetAlert] = []
-        tightest: tuple[float, BudgetState] | None = None
+        states: list[tuple[float, BudgetState]] = []
         for plan, pos, over in zip(plans, outcome.positions, outcome.over, strict=True):
             policy = plan.policy
             decisions.append(apply_enforcement(policy.admitted(pos, over), policy.enforcement))
@@ -337,9 +347,8 @@ class Engine:
                     pos.committed - plan.claim.amount, pos.committed, pos, plan.period
                 )
                 ratio = pos.remaining / pos.limit if pos.limit else 0.0
-                if tightest is None or ratio < tightest[0]:
-                    tightest = (ratio, policy.state(pos, plan.period))
-        return _Held(outcome, tuple(plans)), tightest[1] if tightest else None, alerts
+                states.append((ratio, policy.state(pos, plan.period, plan.claim.key)))
+        return _Held(outcome, tuple(plans)), states, alerts
 
     def settle(
         self, admission: Admission, *, cost_usd: Decimal | None, usage: Usage | None
@@ -359,7 +368,7 @@ class Engine:
         except LedgerUnavailable:  # logged by the guard; the charge cannot be recorded
             return Settlement(budget=admission.budget)
         alerts: list[BudgetAlert] = []
-        tightest: tuple[float, BudgetState] | None = None
+        states: list[tuple[float, BudgetState]] = []
         for plan, pos, actual in zip(held.plans, settled.positions, actuals, strict=True):
             policy = plan.policy
             if not isinstance(policy, BudgetPolicy):
@@ -367,10 +376,11 @@ class Engine:
             before = pos.committed - actual + (plan.claim.amount if settled.found else 0)
             alerts += policy.alerts(before, pos.committed, pos, plan.period)
             ratio = pos.remaining / pos.limit if pos.limit else 0.0
-            if tightest is None or ratio < tightest[0]:
-                tightest = (ratio, policy.state(pos, plan.period))
+            states.append((ratio, policy.state(pos, plan.period, plan.claim.key)))
         return Settlement(
-            budget=tightest[1] if tightest else admission.budget, alerts=tuple(alerts)
+            budget=_tightest(states) or admission.budget,
+            alerts=tuple(alerts),
+            budgets=tuple(state for _, state in states),
         )
 
     def release(self, admission: Admission) -> None:
