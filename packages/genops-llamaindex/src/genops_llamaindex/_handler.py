@@ -1,0 +1,379 @@
+"""LlamaIndex span and event handlers: dispatcher spans → the adapter kit's run tree.
+
+::
+
+    from llama_index.core.instrumentation import get_dispatcher
+    from genops_llamaindex import GenOpsInstrumentation
+
+    inst = GenOpsInstrumentation()          # what genops_llamaindex.enable() builds
+    root = get_dispatcher()
+    root.add_span_handler(inst.span_handler)
+    root.add_event_handler(inst.event_handler)
+
+Spans are keyed by LlamaIndex's own span ids (``OpenAI.chat-<uuid>``) and parented by
+the dispatcher's ``parent_id``; the first span of a tree goes under the current
+OpenTelemetry span. LLM and embedding entry spans are governed units; spans of the
+same object nested in them (``_get_query_embedding``, ``CustomLLM.chat`` → ``complete``)
+are folded in. Usage arrives with the ``LLM*EndEvent`` events.
+"""
+
+from __future__ import annotations
+
+import inspect
+import weakref
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from llama_index.core.agent.workflow import BaseWorkflowAgent
+from llama_index.core.base.base_retriever import BaseRetriever
+from llama_index.core.base.embeddings.base import BaseEmbedding
+from llama_index.core.base.llms.base import BaseLLM
+from llama_index.core.base.response.schema import AsyncStreamingResponse, StreamingResponse
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.events.exception import ExceptionEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMChatEndEvent,
+    LLMChatInProgressEvent,
+    LLMCompletionEndEvent,
+    LLMCompletionInProgressEvent,
+)
+from llama_index.core.instrumentation.span import SimpleSpan, active_span_id
+from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
+from llama_index.core.tools.types import BaseTool
+from llama_index.core.workflow import Workflow
+from pydantic import PrivateAttr
+
+from genops import GenOps, PolicyViolationError, RequestEstimate
+from genops import adapter as kit
+from genops import attributes as A
+from genops_llamaindex import _extract as X
+
+#: LLM methods that are one model call (their own span ids are the unit's run ids).
+LLM_CALLS = {
+    "chat": A.OP_CHAT,
+    "achat": A.OP_CHAT,
+    "stream_chat": A.OP_CHAT,
+    "astream_chat": A.OP_CHAT,
+    "complete": A.OP_TEXT_COMPLETION,
+    "acomplete": A.OP_TEXT_COMPLETION,
+    "stream_complete": A.OP_TEXT_COMPLETION,
+    "astream_complete": A.OP_TEXT_COMPLETION,
+}
+#: Embedding methods that are one embedding request (a batch may send several).
+EMBEDDING_CALLS = frozenset(
+    f"{a}get_{kind}_embedding{b}"
+    for a in ("", "a")
+    for kind, b in (("query", ""), ("text", ""), ("text", "_batch"))
+)
+
+
+def _is_call(instance: Any, name: str) -> bool:
+    if isinstance(instance, BaseLLM):
+        return name in LLM_CALLS
+    return isinstance(instance, BaseEmbedding) and name in EMBEDDING_CALLS
+
+
+class GenOpsInstrumentation:
+    """One run tree shared by a span handler and an event handler (see module doc)."""
+
+    def __init__(self, runtime: GenOps | None = None, *, max_open_runs: int = 10_000) -> None:
+        self.tree = kit.RunTree(runtime, max_open_runs=max_open_runs)
+        self.span_handler = GenOpsSpanHandler(self)
+        self.event_handler = GenOpsEventHandler(self)
+
+    # ------------------------------------------------------------------ span enter
+    def enter(
+        self,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any,
+        parent_id: str | None,
+        tags: dict[str, Any] | None,
+    ) -> None:
+        """Start run ``id_``. Raises PolicyViolationError for a blocked LLM/embedding call."""
+        tree, name = self.tree, X.method(id_)
+        parent = tree.get(parent_id)
+        if parent is not None and (
+            parent.is_call
+            or parent.data.get("in_call")
+            or (instance is not None and parent.data.get("instance") is instance)
+        ):
+            self._fold(id_, parent_id, parent)  # under a call, or the same object's inner method
+            return
+        if _is_call(instance, name):
+            self._start_call(id_, parent_id, instance, name, bound_args, tags)
+            return
+        if isinstance(instance, BaseLLM | BaseEmbedding):  # predict(), stream(), helpers
+            if parent is not None:
+                self._fold(id_, parent_id, parent)
+            return
+        label, operation, attrs = self._step(id_, instance, name)
+        node = tree.start_step(
+            id_,
+            parent_id,
+            label,
+            operation=operation,
+            attributes=attrs,
+            attribution=X.attribution(tags),
+            agent=attrs.get(A.GEN_AI_AGENT_NAME),
+        )
+        node.data.update(id=id_, instance=instance)
+
+    def _fold(self, id_: str, parent_id: str | None, parent: kit.Node) -> None:
+        if self.tree.passthrough(id_, parent_id) and (node := self.tree.get(id_)) is not None:
+            node.data.update(
+                instance=parent.data.get("instance"),
+                in_call=parent.is_call or bool(parent.data.get("in_call")),
+            )
+
+    def _step(self, id_: str, instance: Any, name: str) -> tuple[str, str | None, dict[str, Any]]:
+        label = X.span_name(id_)
+        if isinstance(instance, BaseTool) and name in ("call", "acall", "__call__"):
+            tool = instance.metadata.name or type(instance).__name__
+            attrs = {A.GEN_AI_TOOL_NAME: tool, A.GEN_AI_TOOL_TYPE: "function"}
+            return f"{A.OP_EXECUTE_TOOL} {tool}", A.OP_EXECUTE_TOOL, attrs
+        if name in ("retrieve", "aretrieve") and isinstance(instance, BaseRetriever):
+            source = type(instance).__name__
+            return f"{A.OP_RETRIEVAL} {source}", A.OP_RETRIEVAL, {A.GEN_AI_DATA_SOURCE_ID: source}
+        if name == "run" and isinstance(instance, Workflow):
+            agent = getattr(instance, "name", None)
+            if isinstance(instance, BaseWorkflowAgent) and isinstance(agent, str):
+                return (
+                    f"{A.OP_INVOKE_AGENT} {agent}",
+                    A.OP_INVOKE_AGENT,
+                    {A.GEN_AI_AGENT_NAME: agent},
+                )
+            flow = type(instance).__name__
+            return (
+                f"{A.OP_INVOKE_WORKFLOW} {flow}",
+                A.OP_INVOKE_WORKFLOW,
+                {A.GEN_AI_WORKFLOW_NAME: flow},
+            )
+        return label, None, {}
+
+    def _start_call(
+        self,
+        id_: str,
+        parent_id: str | None,
+        instance: Any,
+        name: str,
+        bound_args: inspect.BoundArguments,
+        tags: dict[str, Any] | None,
+    ) -> None:
+        embedding = isinstance(instance, BaseEmbedding)
+        model = X.embedding_model(instance) if embedding else X.llm_model(instance)
+        operation = A.OP_EMBEDDINGS if embedding else LLM_CALLS[name]
+        try:
+            node = self.tree.start_call(
+                id_,
+                parent_id,
+                operation_name=f"llamaindex.{type(instance).__name__}.{name}",
+                operation_type="embedding" if embedding else "inference",
+                gen_ai_operation=operation,
+                provider=X.provider(instance),
+                model=model or type(instance).__name__,
+                request=RequestEstimate(
+                    max_output_tokens=0 if embedding else X.max_tokens(instance, bound_args),
+                    texts=X.texts(bound_args),
+                ),
+                attribution=X.attribution(tags),
+            )
+        except PolicyViolationError:
+            raise
+        except Exception as exc:
+            kit.report(exc, "llamaindex span enter")
+            return
+        node.data.update(id=id_, instance=instance)
+        if node.unit is not None and self.tree.runtime.capture_content and not embedding:
+            with kit.guard("llamaindex content"):
+                node.unit.record_content(input_messages=X.messages(bound_args))
+
+    # ------------------------------------------------------------------ span exit / drop
+    def exit(self, id_: str, result: Any) -> None:
+        node = self.tree.get(id_)
+        if node is None:
+            return
+        if node.is_call and (inspect.isgenerator(result) or inspect.isasyncgen(result)):
+            node.data["stream"] = True  # ends with the LLM*EndEvent / ExceptionEvent
+            weakref.finalize(result, self.tree.end, id_)  # a stream never read
+            return
+        streaming = isinstance(result, StreamingResponse | AsyncStreamingResponse)
+        if streaming and node.owned and self._defer(id_, result):
+            return
+        self.tree.end(id_)
+
+    def _defer(self, id_: str, result: StreamingResponse | AsyncStreamingResponse) -> bool:
+        """A step returning a streaming response ends when the stream does; the LLM
+        call the stream makes is parented under it (innermost such step)."""
+        gen = result.response_gen
+        if isinstance(gen, _Stream):
+            gen.runs.append(id_)
+            return True
+        if gen is None:
+            return False
+        result.response_gen = _Stream(gen, id_, self.tree)  # type: ignore[assignment]
+        return True
+
+    def drop(self, id_: str, err: BaseException | None) -> None:
+        self.tree.end(id_, err if err is not None else RuntimeError("span dropped"))
+
+    # ------------------------------------------------------------------ events
+    def event(self, event: BaseEvent) -> None:
+        node = self.tree.get(event.span_id)
+        while node is not None and not node.owned:  # events of a folded inner method
+            node = node.parent
+        if node is None or not node.is_call:
+            return
+        run_id = node.data.get("id")
+        if isinstance(event, LLMChatInProgressEvent | LLMCompletionInProgressEvent):
+            self.tree.record_first_chunk(run_id)
+        elif isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
+            if not node.data.get("recorded") and event.response is not None:
+                node.data["recorded"] = True
+                model, response_id, finish = X.response_info(event.response)
+                self.tree.record_response(
+                    run_id,
+                    usage=X.usage(event.response),
+                    model=model,
+                    response_id=response_id,
+                    finish_reasons=finish,
+                )
+            if node.data.get("stream"):
+                self.tree.end(run_id)
+        elif isinstance(event, ExceptionEvent) and node.data.get("stream"):
+            error = event.exception
+            self.tree.end(run_id, None if isinstance(error, GeneratorExit) else error)
+
+
+class _Stream:
+    """A streaming response's token generator, read with the deferred step as the
+    active LlamaIndex span; ends the deferred steps when it is done."""
+
+    def __init__(self, gen: Any, run_id: str, tree: kit.RunTree) -> None:
+        self._gen, self._tree, self.runs = gen, tree, [run_id]
+        self._done = False
+
+    def __iter__(self) -> Iterator[Any]:
+        return self
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self
+
+    def __next__(self) -> Any:
+        token = active_span_id.set(self.runs[0])
+        try:
+            return next(self._gen)
+        except BaseException as exc:
+            self._finish(exc)
+            raise
+        finally:
+            active_span_id.reset(token)
+
+    async def __anext__(self) -> Any:
+        token = active_span_id.set(self.runs[0])
+        try:
+            return await self._gen.__anext__()
+        except BaseException as exc:
+            self._finish(exc)
+            raise
+        finally:
+            active_span_id.reset(token)
+
+    def close(self) -> None:
+        with kit.guard("llamaindex stream close"):
+            getattr(self._gen, "close", lambda: None)()
+        self._finish(None)
+
+    def _finish(self, exc: BaseException | None) -> None:
+        if self._done:
+            return
+        self._done = True
+        ok = exc is None or isinstance(exc, StopIteration | StopAsyncIteration | GeneratorExit)
+        for run_id in self.runs:
+            self._tree.end(run_id, None if ok else exc)
+
+    def __del__(self) -> None:
+        self._finish(None)
+
+
+class GenOpsSpanHandler(BaseSpanHandler[SimpleSpan]):
+    """Dispatcher span handler feeding a :class:`GenOpsInstrumentation`.
+
+    The dispatcher swallows every exception a span handler raises, so this handler
+    alone cannot stop a call; :func:`genops_llamaindex.enable` also installs the gate
+    that lets a BLOCKED decision reach the caller.
+    """
+
+    _inst: GenOpsInstrumentation = PrivateAttr()
+
+    def __init__(self, inst: GenOpsInstrumentation) -> None:
+        super().__init__()
+        self._inst = inst
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "GenOpsSpanHandler"
+
+    @property
+    def instrumentation(self) -> GenOpsInstrumentation:
+        return self._inst
+
+    def new_span(
+        self,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any | None = None,
+        parent_span_id: str | None = None,
+        tags: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> SimpleSpan | None:
+        try:
+            self._inst.enter(id_, bound_args, instance, parent_span_id, tags)
+        except PolicyViolationError:
+            raise
+        except Exception as exc:
+            kit.report(exc, "llamaindex span enter")
+        return SimpleSpan(id_=id_, parent_id=parent_span_id, tags=tags or {})
+
+    def prepare_to_exit_span(
+        self,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any | None = None,
+        result: Any | None = None,
+        **kwargs: Any,
+    ) -> SimpleSpan | None:
+        with kit.guard("llamaindex span exit"):
+            self._inst.exit(id_, result)
+        return self.open_spans.get(id_)
+
+    def prepare_to_drop_span(
+        self,
+        id_: str,
+        bound_args: inspect.BoundArguments,
+        instance: Any | None = None,
+        err: BaseException | None = None,
+        **kwargs: Any,
+    ) -> SimpleSpan | None:
+        with kit.guard("llamaindex span drop"):
+            self._inst.drop(id_, err)
+        return self.open_spans.get(id_)
+
+
+class GenOpsEventHandler(BaseEventHandler):
+    """Dispatcher event handler: usage, response model and stream progress of calls."""
+
+    _inst: GenOpsInstrumentation = PrivateAttr()
+
+    def __init__(self, inst: GenOpsInstrumentation) -> None:
+        super().__init__()
+        self._inst = inst
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "GenOpsEventHandler"
+
+    def handle(self, event: BaseEvent, **kwargs: Any) -> None:
+        with kit.guard("llamaindex event"):
+            self._inst.event(event)
