@@ -137,3 +137,27 @@ def test_provider_error_releases_and_marks_the_tree(
     assert chat.attributes[A.ACCOUNTING_ACTUAL] == 0
     assert telemetry.span("RetrieverQueryEngine.query").status.status_code is StatusCode.ERROR
     assert len(instrumented.instrumentation.tree) == 0
+
+
+def test_a_handler_added_by_hand_cannot_block_and_says_so(
+    telemetry: Telemetry, runtime, llm: OpenAI, fake: FakeProvider, caplog
+) -> None:
+    """Documents the dispatcher's limit: without enable()'s gate the block is swallowed."""
+    from llama_index.core.instrumentation import get_dispatcher
+
+    from genops_llamaindex import GenOpsInstrumentation, _handler
+
+    inst = GenOpsInstrumentation()
+    root = get_dispatcher()
+    root.add_span_handler(inst.span_handler)
+    root.add_event_handler(inst.event_handler)
+    _handler._warned = False
+    deny(MODEL)
+    try:
+        assert llm.complete("hi").text == "Hello!"  # the dispatcher swallowed the block
+    finally:
+        root.span_handlers.remove(inst.span_handler)
+        root.event_handlers.remove(inst.event_handler)
+    assert fake.request_count == 1
+    assert "use genops_llamaindex.enable()" in caplog.text
+    assert telemetry.span(f"text_completion {MODEL}").attributes[A.POLICY_RESULT] == "BLOCKED"

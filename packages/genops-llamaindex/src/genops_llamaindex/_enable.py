@@ -105,6 +105,7 @@ def enable(runtime: GenOps | None = None) -> LlamaIndexInstrumentation:
         root.add_event_handler(inst.event_handler)
         _original_span_enter = Dispatcher.span_enter
         Dispatcher.span_enter = _gated_span_enter  # type: ignore[method-assign]
+        inst.gated = True
         _active = inst
     return LlamaIndexInstrumentation(inst)
 
@@ -127,4 +128,5 @@ def _remove() -> None:
         Dispatcher.span_enter = _original_span_enter  # type: ignore[method-assign]
         _original_span_enter = None
     _active = None
+    inst.gated = False
     inst.tree.end_all(RuntimeError("genops-llamaindex disabled while the run was open"))

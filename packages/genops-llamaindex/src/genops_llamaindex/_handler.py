@@ -20,6 +20,7 @@ are folded in. Usage arrives with the ``LLM*EndEvent`` events.
 from __future__ import annotations
 
 import inspect
+import logging
 import weakref
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -77,8 +78,12 @@ def _is_call(instance: Any, name: str) -> bool:
 class GenOpsInstrumentation:
     """One run tree shared by a span handler and an event handler (see module doc)."""
 
-    def __init__(self, runtime: GenOps | None = None, *, max_open_runs: int = 10_000) -> None:
+    def __init__(
+        self, runtime: GenOps | None = None, *, max_open_runs: int = kit.DEFAULT_MAX_OPEN_RUNS
+    ) -> None:
         self.tree = kit.RunTree(runtime, max_open_runs=max_open_runs)
+        #: True while :func:`genops_llamaindex.enable`'s gate lets blocks reach the caller.
+        self.gated = False
         self.span_handler = GenOpsSpanHandler(self)
         self.event_handler = GenOpsEventHandler(self)
 
@@ -297,6 +302,21 @@ class _Stream:
         self._finish(None)
 
 
+def _warn_ungated() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        log.warning(
+            "genops-llamaindex: a policy blocked a call, but this span handler was added "
+            "by hand and LlamaIndex's dispatcher swallows handler errors, so the call went "
+            "ahead; use genops_llamaindex.enable() to enforce policy before the call"
+        )
+
+
+_warned = False
+log = logging.getLogger("genops.llamaindex")
+
+
 class GenOpsSpanHandler(BaseSpanHandler[SimpleSpan]):
     """Dispatcher span handler feeding a :class:`GenOpsInstrumentation`.
 
@@ -331,6 +351,8 @@ class GenOpsSpanHandler(BaseSpanHandler[SimpleSpan]):
         try:
             self._inst.enter(id_, bound_args, instance, parent_span_id, tags)
         except PolicyViolationError:
+            if not self._inst.gated:
+                _warn_ungated()
             raise
         except Exception as exc:
             kit.report(exc, "llamaindex span enter")
