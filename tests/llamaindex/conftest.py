@@ -4,7 +4,7 @@ real llama-index OpenAI LLM on the loopback fake provider, and the enabled adapt
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 import genops
 import genops_llamaindex
 from tests.fakes.provider import FakeProvider
+from tests.spans import parent_of
 
 MODEL = "gpt-4o-mini"
 DOCS = [
@@ -74,16 +75,6 @@ def index(runtime: genops.GenOps) -> VectorStoreIndex:
     return VectorStoreIndex.from_documents(
         [Document(text=t) for t in DOCS], embed_model=HashEmbedding()
     )
-
-
-def parent_of(span: ReadableSpan, spans: Iterable[ReadableSpan]) -> ReadableSpan | None:
-    """The exported parent of ``span`` (None for a root)."""
-    if span.parent is None:
-        return None
-    for s in spans:
-        if s.context.span_id == span.parent.span_id:
-            return s
-    raise AssertionError(f"parent of {span.name!r} was not exported")
 
 
 def outline(spans: list[ReadableSpan], root: ReadableSpan | None = None) -> list[str]:

@@ -16,17 +16,23 @@ QUESTION = "Where is the Eiffel Tower?"
 # DEFAULT_CHAT_USAGE of the fake: 21 in (5 cached), 7 out (2 reasoning), gpt-4o-mini:
 # 16 × $0.15/M + 5 × $0.075/M + 7 × $0.60/M
 CHAT_COST = 16 * 0.15e-6 + 5 * 0.075e-6 + 7 * 0.6e-6
-RAG_TREE = [
-    "request",
-    "  RetrieverQueryEngine.query",
-    "    retrieval VectorIndexRetriever",
-    "      embeddings hash-embedding-8",
-    "    CompactAndRefine.synthesize",
-    "      TokenTextSplitter.split_text",
-    "      TokenTextSplitter.split_text",
-    "      DefaultRefineProgram.__call__",
-    f"        chat {MODEL}",
-]
+
+
+def rag_tree(query: str, synthesize: str, *, refine_program: bool) -> list[str]:
+    """The expected trace of one RAG query under a ``request`` span."""
+    chat = [f"        chat {MODEL}"] if refine_program else [f"      chat {MODEL}"]
+    program = ["      DefaultRefineProgram.__call__"] if refine_program else []
+    return [
+        "request",
+        f"  {query}",
+        "    retrieval VectorIndexRetriever",
+        "      embeddings hash-embedding-8",
+        f"    {synthesize}",
+        "      TokenTextSplitter.split_text",
+        "      TokenTextSplitter.split_text",
+        *program,
+        *chat,
+    ]
 
 
 def test_query_engine_tree_costs_and_attributes(
@@ -43,7 +49,9 @@ def test_query_engine_tree_costs_and_attributes(
     assert response.response == "Hello!"
     assert fake.request_count == 1
     spans = telemetry.spans()
-    assert outline(spans) == RAG_TREE
+    assert outline(spans) == rag_tree(
+        "RetrieverQueryEngine.query", "CompactAndRefine.synthesize", refine_program=True
+    )
 
     chat = telemetry.span(f"chat {MODEL}")
     attrs = dict(chat.attributes or {})
@@ -81,7 +89,7 @@ def test_query_engine_tree_costs_and_attributes(
     assert telemetry.span("CompactAndRefine.synthesize").attributes[
         A.ROLLUP_COST_TOTAL
     ] == pytest.approx(CHAT_COST)
-    assert instrumented.instrumentation.tree.__len__() == 0  # type: ignore[attr-defined]
+    assert len(instrumented.instrumentation.tree) == 0
 
 
 def test_no_query_or_document_text_without_content_capture(
@@ -113,16 +121,9 @@ async def test_async_query_keeps_the_tree(
     with telemetry.tracer.start_as_current_span("request"):
         response = await index.as_query_engine(llm=llm, similarity_top_k=1).aquery(QUESTION)
     assert response.response == "Hello!"
-    assert outline(telemetry.spans()) == [
-        "request",
-        "  RetrieverQueryEngine.aquery",
-        "    retrieval VectorIndexRetriever",
-        "      embeddings hash-embedding-8",
-        "    CompactAndRefine.asynthesize",
-        "      TokenTextSplitter.split_text",
-        "      TokenTextSplitter.split_text",
-        f"      chat {MODEL}",
-    ]
+    assert outline(telemetry.spans()) == rag_tree(
+        "RetrieverQueryEngine.aquery", "CompactAndRefine.asynthesize", refine_program=False
+    )
     query = telemetry.span("RetrieverQueryEngine.aquery")
     assert query.attributes[A.ROLLUP_COST_TOTAL] == pytest.approx(CHAT_COST)
 
@@ -141,22 +142,15 @@ def test_streaming_query_parents_the_stream_and_rolls_it_up(
         text = "".join(response.response_gen)
     assert text == "Hello!"
     assert fake.request_count == 1
-    assert outline(telemetry.spans()) == [
-        "request",
-        "  RetrieverQueryEngine.query",
-        "    retrieval VectorIndexRetriever",
-        "      embeddings hash-embedding-8",
-        "    CompactAndRefine.synthesize",
-        "      TokenTextSplitter.split_text",
-        "      TokenTextSplitter.split_text",
-        f"      chat {MODEL}",
-    ]
+    assert outline(telemetry.spans()) == rag_tree(
+        "RetrieverQueryEngine.query", "CompactAndRefine.synthesize", refine_program=False
+    )
     chat = telemetry.span(f"chat {MODEL}")
     assert chat.attributes[A.GEN_AI_REQUEST_STREAM] is True
     query = telemetry.span("RetrieverQueryEngine.query")
     assert query.end_time >= chat.end_time  # the query ends with its stream
     assert query.attributes[A.ROLLUP_UNITS] == 2
-    assert instrumented.instrumentation.tree.__len__() == 0  # type: ignore[attr-defined]
+    assert len(instrumented.instrumentation.tree) == 0
 
 
 async def test_async_streaming_query(
@@ -170,4 +164,4 @@ async def test_async_streaming_query(
     query = telemetry.span("RetrieverQueryEngine.aquery")
     assert query.end_time >= chat.end_time
     assert chat.parent is not None and chat.context.trace_id == query.context.trace_id
-    assert instrumented.instrumentation.tree.__len__() == 0  # type: ignore[attr-defined]
+    assert len(instrumented.instrumentation.tree) == 0
