@@ -1,18 +1,12 @@
 """``enable()`` / ``disable()``: the handlers on LlamaIndex's root dispatcher, plus the gate.
 
-LlamaIndex's dispatcher calls every span and event handler inside
-``try: ... except BaseException: pass`` (``llama_index_instrumentation.dispatcher``),
-so no handler can stop a call. The *gate* is the one place where genops changes
-LlamaIndex: ``Dispatcher.span_enter`` is wrapped (once, undone by :func:`disable`)
-so that, for LLM and embedding call spans only, the governed unit starts *before*
-the dispatcher's swallowing loop — a BLOCKED or RATE_LIMITED decision raises
-:class:`genops.PolicyViolationError` out of the decorated method before its body
-(and so the provider request) runs. Every other span goes through the handlers as usual.
+The dispatcher swallows every handler exception, so ``Dispatcher.span_enter`` is wrapped
+(once, undone by :func:`disable`): for LLM and embedding call spans the governed unit
+starts before the swallowing loop and a BLOCKED decision reaches the caller.
 """
 
 from __future__ import annotations
 
-import inspect
 import threading
 from typing import Any
 
@@ -32,39 +26,17 @@ _active: GenOpsInstrumentation | None = None
 _original_span_enter: Any = None
 
 
-def _gated_span_enter(
-    self: Dispatcher,
-    id_: str,
-    bound_args: inspect.BoundArguments,
-    instance: Any | None = None,
-    parent_id: str | None = None,
-    tags: dict[str, Any] | None = None,
-    **kwargs: Any,
-) -> None:
-    inst = _active
+def _gated_span_enter(self: Dispatcher, id_: str, *args: Any, **kwargs: Any) -> None:
+    inst, instance = _active, kwargs.get("instance")
     if inst is not None and instance is not None and _is_call(instance, method(id_)):
         handler = inst.span_handler
         if any(h is handler for h in self._walk_span_handlers()):
             try:  # starts the unit; the handler's own span_enter below is then a no-op
-                handler.span_enter(
-                    id_=id_,
-                    bound_args=bound_args,
-                    instance=instance,
-                    parent_id=parent_id,
-                    tags=tags,
-                )
+                handler.span_enter(id_, *args, **kwargs)
             except PolicyViolationError:
-                active_span_id.set(parent_id)  # the decorator never resets it on this path
+                active_span_id.set(kwargs.get("parent_id"))  # the decorator never resets it
                 raise
-    _original_span_enter(
-        self,
-        id_=id_,
-        bound_args=bound_args,
-        instance=instance,
-        parent_id=parent_id,
-        tags=tags,
-        **kwargs,
-    )
+    _original_span_enter(self, id_, *args, **kwargs)
 
 
 class LlamaIndexInstrumentation:

@@ -11,22 +11,11 @@ from llama_index.core.base.llms.types import ChatMessage
 from genops import Attribution
 
 #: ``llama_index.llms.<x>`` / ``llama_index.embeddings.<x>`` integration → ``gen_ai.provider.name``.
-PROVIDERS: Mapping[str, str] = {
-    "openai": "openai",
-    "openai_like": "openai",
-    "azure_openai": "azure.ai.openai",
-    "anthropic": "anthropic",
-    "bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "gemini": "gcp.gemini",
-    "google_genai": "gcp.gemini",
-    "vertex": "gcp.vertex_ai",
-    "mistralai": "mistral_ai",
-    "groq": "groq",
-    "cohere": "cohere",
-    "deepseek": "deepseek",
-    "ollama": "ollama",
-}
+PROVIDERS: Mapping[str, str] = {  # other package names pass through (openai, anthropic, groq…)
+    "openai_like": "openai", "azure_openai": "azure.ai.openai", "bedrock": "aws.bedrock",
+    "bedrock_converse": "aws.bedrock", "gemini": "gcp.gemini", "google_genai": "gcp.gemini",
+    "vertex": "gcp.vertex_ai", "mistralai": "mistral_ai",
+}  # fmt: skip
 #: ``instrument_tags({"genops_customer_id": "acme"})`` keys carry attribution.
 TAG_PREFIX = "genops_"
 _UUID_SUFFIX = 37  # "-" + str(uuid4())
@@ -49,14 +38,9 @@ def provider(instance: Any) -> str | None:
     return None
 
 
-def llm_model(instance: Any) -> str | None:
-    metadata = getattr(instance, "metadata", None)
-    name = getattr(metadata, "model_name", None)
-    return name if isinstance(name, str) and name and name != "unknown" else None
-
-
-def embedding_model(instance: Any) -> str | None:
-    name = getattr(instance, "model_name", None)
+def model(holder: Any) -> str | None:
+    """``llm.metadata.model_name`` / ``embed_model.model_name`` (``"unknown"`` is none)."""
+    name = getattr(holder, "model_name", None)
     return name if isinstance(name, str) and name and name != "unknown" else None
 
 

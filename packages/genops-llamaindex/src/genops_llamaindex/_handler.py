@@ -1,20 +1,8 @@
 """LlamaIndex span and event handlers: dispatcher spans → the adapter kit's run tree.
 
-::
-
-    from llama_index.core.instrumentation import get_dispatcher
-    from genops_llamaindex import GenOpsInstrumentation
-
-    inst = GenOpsInstrumentation()          # what genops_llamaindex.enable() builds
-    root = get_dispatcher()
-    root.add_span_handler(inst.span_handler)
-    root.add_event_handler(inst.event_handler)
-
 Spans are keyed by LlamaIndex's own span ids (``OpenAI.chat-<uuid>``) and parented by
-the dispatcher's ``parent_id``; the first span of a tree goes under the current
-OpenTelemetry span. LLM and embedding entry spans are governed units; spans of the
-same object nested in them (``_get_query_embedding``, ``CustomLLM.chat`` → ``complete``)
-are folded in. Usage arrives with the ``LLM*EndEvent`` events.
+the dispatcher's ``parent_id`` (a tree's first span goes under the current OpenTelemetry
+span). LLM and embedding call spans are governed units; usage comes with ``LLM*EndEvent``.
 """
 
 from __future__ import annotations
@@ -52,14 +40,10 @@ from genops_llamaindex import _extract as X
 
 #: LLM methods that are one model call (their own span ids are the unit's run ids).
 LLM_CALLS = {
-    "chat": A.OP_CHAT,
-    "achat": A.OP_CHAT,
-    "stream_chat": A.OP_CHAT,
-    "astream_chat": A.OP_CHAT,
-    "complete": A.OP_TEXT_COMPLETION,
-    "acomplete": A.OP_TEXT_COMPLETION,
-    "stream_complete": A.OP_TEXT_COMPLETION,
-    "astream_complete": A.OP_TEXT_COMPLETION,
+    f"{a}{kind}{m}": op
+    for a in ("", "a")
+    for kind in ("", "stream_")
+    for m, op in (("chat", A.OP_CHAT), ("complete", A.OP_TEXT_COMPLETION))
 }
 #: Embedding methods that are one embedding request (a batch may send several).
 EMBEDDING_CALLS = frozenset(
@@ -73,6 +57,10 @@ def _is_call(instance: Any, name: str) -> bool:
     if isinstance(instance, BaseLLM):
         return name in LLM_CALLS
     return isinstance(instance, BaseEmbedding) and name in EMBEDDING_CALLS
+
+
+def _named(op: str, name: str, attrs: dict[str, Any]) -> tuple[str, str | None, dict[str, Any]]:
+    return f"{op} {name}", op, attrs
 
 
 class GenOpsInstrumentation:
@@ -133,29 +121,19 @@ class GenOpsInstrumentation:
             )
 
     def _step(self, id_: str, instance: Any, name: str) -> tuple[str, str | None, dict[str, Any]]:
-        label = X.span_name(id_)
         if isinstance(instance, BaseTool) and name in ("call", "acall", "__call__"):
             tool = instance.metadata.name or type(instance).__name__
             attrs = {A.GEN_AI_TOOL_NAME: tool, A.GEN_AI_TOOL_TYPE: "function"}
-            return f"{A.OP_EXECUTE_TOOL} {tool}", A.OP_EXECUTE_TOOL, attrs
+            return _named(A.OP_EXECUTE_TOOL, tool, attrs)
+        cls = type(instance).__name__
         if name in ("retrieve", "aretrieve") and isinstance(instance, BaseRetriever):
-            source = type(instance).__name__
-            return f"{A.OP_RETRIEVAL} {source}", A.OP_RETRIEVAL, {A.GEN_AI_DATA_SOURCE_ID: source}
+            return _named(A.OP_RETRIEVAL, cls, {A.GEN_AI_DATA_SOURCE_ID: cls})
         if name == "run" and isinstance(instance, Workflow):
             agent = getattr(instance, "name", None)
             if isinstance(instance, BaseWorkflowAgent) and isinstance(agent, str):
-                return (
-                    f"{A.OP_INVOKE_AGENT} {agent}",
-                    A.OP_INVOKE_AGENT,
-                    {A.GEN_AI_AGENT_NAME: agent},
-                )
-            flow = type(instance).__name__
-            return (
-                f"{A.OP_INVOKE_WORKFLOW} {flow}",
-                A.OP_INVOKE_WORKFLOW,
-                {A.GEN_AI_WORKFLOW_NAME: flow},
-            )
-        return label, None, {}
+                return _named(A.OP_INVOKE_AGENT, agent, {A.GEN_AI_AGENT_NAME: agent})
+            return _named(A.OP_INVOKE_WORKFLOW, cls, {A.GEN_AI_WORKFLOW_NAME: cls})
+        return X.span_name(id_), None, {}
 
     def _start_call(
         self,
@@ -167,7 +145,7 @@ class GenOpsInstrumentation:
         tags: dict[str, Any] | None,
     ) -> None:
         embedding = isinstance(instance, BaseEmbedding)
-        model = X.embedding_model(instance) if embedding else X.llm_model(instance)
+        model = X.model(getattr(instance, "metadata", None) if not embedding else instance)
         operation = A.OP_EMBEDDINGS if embedding else LLM_CALLS[name]
         try:
             node = self.tree.start_call(
@@ -236,13 +214,10 @@ class GenOpsInstrumentation:
         elif isinstance(event, LLMChatEndEvent | LLMCompletionEndEvent):
             if not node.data.get("recorded") and event.response is not None:
                 node.data["recorded"] = True
-                model, response_id, finish = X.response_info(event.response)
+                model, rid, finish = X.response_info(event.response)
+                usage = X.usage(event.response)
                 self.tree.record_response(
-                    run_id,
-                    usage=X.usage(event.response),
-                    model=model,
-                    response_id=response_id,
-                    finish_reasons=finish,
+                    run_id, usage=usage, model=model, response_id=rid, finish_reasons=finish
                 )
             if node.data.get("stream"):
                 self.tree.end(run_id)
@@ -285,11 +260,6 @@ class _Stream:
         finally:
             active_span_id.reset(token)
 
-    def close(self) -> None:
-        with kit.guard("llamaindex stream close"):
-            getattr(self._gen, "close", lambda: None)()
-        self._finish(None)
-
     def _finish(self, exc: BaseException | None) -> None:
         if self._done:
             return
@@ -302,19 +272,12 @@ class _Stream:
         self._finish(None)
 
 
-def _warn_ungated() -> None:
-    global _warned
-    if not _warned:
-        _warned = True
-        log.warning(
-            "genops-llamaindex: a policy blocked a call, but this span handler was added "
-            "by hand and LlamaIndex's dispatcher swallows handler errors, so the call went "
-            "ahead; use genops_llamaindex.enable() to enforce policy before the call"
-        )
-
-
 _warned = False
-log = logging.getLogger("genops.llamaindex")
+UNGATED = (
+    "genops-llamaindex: a policy blocked a call, but this span handler was added by hand "
+    "and LlamaIndex's dispatcher swallows handler errors, so the call went ahead; use "
+    "genops_llamaindex.enable() to enforce policy before the call"
+)
 
 
 class GenOpsSpanHandler(BaseSpanHandler[SimpleSpan]):
@@ -331,52 +294,29 @@ class GenOpsSpanHandler(BaseSpanHandler[SimpleSpan]):
         super().__init__()
         self._inst = inst
 
-    @classmethod
-    def class_name(cls) -> str:
-        return "GenOpsSpanHandler"
-
-    @property
-    def instrumentation(self) -> GenOpsInstrumentation:
-        return self._inst
-
-    def new_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        parent_span_id: str | None = None,
-        tags: dict[str, Any] | None = None,
-        **kwargs: Any,
-    ) -> SimpleSpan | None:
+    def new_span(self, id_: str, *args: Any, **kw: Any) -> SimpleSpan | None:
+        parent, tags = kw.get("parent_span_id"), kw.get("tags")
         try:
-            self._inst.enter(id_, bound_args, instance, parent_span_id, tags)
+            self._inst.enter(id_, kw["bound_args"], kw.get("instance"), parent, tags)
         except PolicyViolationError:
-            if not self._inst.gated:
-                _warn_ungated()
+            global _warned
+            if not self._inst.gated and not _warned:
+                _warned = True
+                logging.getLogger("genops.llamaindex").warning(UNGATED)
             raise
         except Exception as exc:
             kit.report(exc, "llamaindex span enter")
-        return SimpleSpan(id_=id_, parent_id=parent_span_id, tags=tags or {})
+        return SimpleSpan(id_=id_, parent_id=parent, tags=tags or {})
 
     def prepare_to_exit_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        result: Any | None = None,
-        **kwargs: Any,
+        self, id_: str, *args: Any, result: Any = None, **kwargs: Any
     ) -> SimpleSpan | None:
         with kit.guard("llamaindex span exit"):
             self._inst.exit(id_, result)
         return self.open_spans.get(id_)
 
     def prepare_to_drop_span(
-        self,
-        id_: str,
-        bound_args: inspect.BoundArguments,
-        instance: Any | None = None,
-        err: BaseException | None = None,
-        **kwargs: Any,
+        self, id_: str, *args: Any, err: BaseException | None = None, **kwargs: Any
     ) -> SimpleSpan | None:
         with kit.guard("llamaindex span drop"):
             self._inst.drop(id_, err)
@@ -391,10 +331,6 @@ class GenOpsEventHandler(BaseEventHandler):
     def __init__(self, inst: GenOpsInstrumentation) -> None:
         super().__init__()
         self._inst = inst
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "GenOpsEventHandler"
 
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         with kit.guard("llamaindex event"):
