@@ -19,6 +19,7 @@ TEST_DEPS = ["pytest>=8.3", "pytest-asyncio>=0.24", "hypothesis>=6.100", "PyYAML
 CORE = "./packages/genops-core"
 NATIVE = "./packages/genops-native"
 LANGCHAIN = "./packages/genops-langchain"
+LLAMAINDEX = "./packages/genops-llamaindex"
 
 
 @nox.session(python=PYTHON)
@@ -86,6 +87,23 @@ def langchain(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def llamaindex(session: nox.Session) -> None:
+    """genops-llamaindex with llama-index-core only (plus llama-index-llms-openai and the
+    native package for the OpenAI LLM class and the one-cost-bearing-span tests)."""
+    session.install(
+        CORE,
+        LLAMAINDEX,
+        f"{NATIVE}[openai]",
+        *TEST_DEPS,
+        "httpx",
+        "httpx2",
+        "llama-index-llms-openai",
+        "openai<3",
+    )
+    session.run("pytest", "tests/llamaindex", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check + ruff format --check over the whole repository."""
     session.install("ruff>=0.8")
@@ -95,9 +113,14 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def types(session: nox.Session) -> None:
-    """mypy --strict on genops-core."""
+    """mypy --strict on genops-core and genops-llamaindex."""
     session.install(
-        f"{CORE}[prometheus]", "mypy>=1.13", "types-PyYAML", "redis>=5", "psycopg[binary]>=3.2"
+        f"{CORE}[prometheus]",
+        LLAMAINDEX,
+        "mypy>=1.13",
+        "types-PyYAML",
+        "redis>=5",
+        "psycopg[binary]>=3.2",
     )
     session.run("mypy")
 

@@ -69,6 +69,8 @@ def test_installed_integrations_are_discovered_by_entry_point():
         expected |= {"openai", "anthropic"}
     if importlib.util.find_spec("genops_langchain"):
         expected.add("langchain")
+    if importlib.util.find_spec("genops_llamaindex"):
+        expected.add("llamaindex")
     assert expected <= set(integrations.available())
 
 

@@ -9,6 +9,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import genops
 from genops_langchain import GenOpsCallbackHandler
+from tests.spans import parent_of
 
 
 @pytest.fixture
@@ -21,16 +22,6 @@ def by_name(spans: Iterable[ReadableSpan]) -> dict[str, list[ReadableSpan]]:
     for s in spans:
         out.setdefault(s.name, []).append(s)
     return out
-
-
-def parent_of(span: ReadableSpan, spans: Iterable[ReadableSpan]) -> ReadableSpan | None:
-    """The exported parent of ``span`` (None for a root)."""
-    if span.parent is None:
-        return None
-    for s in spans:
-        if s.context.span_id == span.parent.span_id:
-            return s
-    raise AssertionError(f"parent of {span.name!r} was not exported")
 
 
 def tree(spans: list[ReadableSpan]) -> list[tuple[str, str | None]]:
