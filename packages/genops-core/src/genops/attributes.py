@@ -108,6 +108,9 @@ ROLLUP_UNITS: Final = "genops.rollup.units"
 #: the reconciliation could not use a measured value (spec §3.5: flag incomplete records).
 ACCOUNTING_INCOMPLETE: Final = "genops.accounting.incomplete"
 POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
+#: set when gen_ai.provider.name is not a fact about the endpoint (genops.providers):
+#: "framework" (the framework's hint), "wire_family" (the SDK's wire format) or "unknown".
+PROVIDER_SOURCE: Final = "genops.provider.source"
 #: label of genops.internal.errors: where inside genops the error happened
 ERROR_PLACE: Final = "genops.error.place"
 #: prefix of the attribution keys in baggage
@@ -161,3 +164,5 @@ ENV_LEDGER_URL: Final = "GENOPS_LEDGER_URL"
 ENV_AUDIT_SINK: Final = "GENOPS_AUDIT_SINK"
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_METRIC_CUSTOMER_LABEL: Final = "GENOPS_METRICS_CUSTOMER_LABEL"
+#: host=provider pairs for genops.providers (zero-code user map)
+ENV_PROVIDERS: Final = "GENOPS_PROVIDERS"

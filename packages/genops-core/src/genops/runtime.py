@@ -26,6 +26,7 @@ from genops.integrations import Enabled, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
 from genops.pricing import PriceBook, PriceOverride, load_overrides
+from genops.providers import ProviderMap, ProviderResolver, provider_map_from
 from genops.telemetry import Instruments, resolve_providers
 
 log = logging.getLogger("genops")
@@ -50,6 +51,7 @@ class GenOps:
         capture_content: bool = False,
         default_max_output_tokens: int = 4096,
         customer_metric_label: bool = False,
+        providers: Mapping[str, str] | ProviderMap | None = None,
     ) -> None:
         if not isinstance(service_name, str) or not service_name:
             raise ValueError("service_name must be a non-empty string")
@@ -66,6 +68,8 @@ class GenOps:
         self.defaults = Attribution(team=team, project=project, environment=environment)
         self.engine: PolicyEngine = engine if engine is not None else Engine()
         self.prices = prices if prices is not None else PriceBook.default()
+        #: Provider resolution (:func:`genops.resolve_provider`) with the user's map.
+        self.providers = ProviderResolver(provider_map_from(providers), self.prices)
         tp, mp, owned = resolve_providers(
             tracer_provider, meter_provider, service_name=service_name, environment=environment
         )
@@ -156,6 +160,7 @@ def init(
     prices: str | Path | Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
     default_max_output_tokens: int = 4096,
     customer_metric_label: bool | None = None,
+    providers: Mapping[str, str] | ProviderMap | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -175,6 +180,9 @@ def init(
     - ``instrument``: ``True`` enables every installed integration package
       (entry point group ``genops.integrations``); a list of names enables those.
     - ``prices``: price overrides (YAML path, dict or list), consulted before genai-prices.
+    - ``providers``: host (or glob) → provider for gateways and proxies, e.g.
+      ``{"llm.internal.example": "openai", "*.azure-api.net": "azure.ai.openai"}``;
+      default ``GENOPS_PROVIDERS`` (``host=provider,...``). See :mod:`genops.providers`.
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
@@ -203,6 +211,7 @@ def init(
 
     overrides: list[PriceOverride] = load_overrides(prices) if prices is not None else []
     price_book = PriceBook.default(overrides)
+    provider_map = provider_map_from(providers)
     engine = build_engine(policy, ledger)
 
     with _lock:
@@ -222,6 +231,7 @@ def init(
             capture_content=capture_content,
             default_max_output_tokens=default_max_output_tokens,
             customer_metric_label=customer_metric_label,
+            providers=provider_map,
         )
         _set_runtime(rt)
     if instrument:

@@ -28,8 +28,8 @@ from genops import GovernedUnit, PolicyViolationError
 from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
+from genops.providers import ResolvedProvider, resolve_provider
 from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState
-from genops_native.providers import DetectedProvider, detect_provider
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
@@ -37,14 +37,25 @@ ORIGINAL = "__genops_original__"
 _MATERIALIZE = ("messages", "input")
 
 
-def provider_of(resource: Any, options: Options, default: str) -> DetectedProvider:
-    """The provider of an SDK resource's client (``options.provider`` wins)."""
+def provider_of(
+    resource: Any,
+    options: Options,
+    wire_family: str,
+    model: str | None,
+    hint: str | None = None,
+) -> ResolvedProvider:
+    """The provider of an SDK resource's client, resolved by core (:mod:`genops.providers`):
+    ``options.provider`` → user map → known host → ``hint`` (the covering framework
+    unit's provider) → the SDK's wire family when it prices ``model`` → unknown."""
     client = getattr(resource, "_client", None)
     base_url = getattr(client, "base_url", None)
-    detected = detect_provider(str(base_url) if base_url is not None else "", default)
-    if options.provider:
-        return DetectedProvider(options.provider, detected.host, detected.port, True)
-    return detected
+    return resolve_provider(
+        base_url=str(base_url) if base_url is not None else None,
+        explicit=options.provider,
+        hint=hint,
+        wire_family=wire_family,
+        model=model,
+    )
 
 
 class Call:
@@ -164,16 +175,13 @@ def begin(
             if isinstance(kwargs.get(key), Iterator):  # read once for the estimate, sent as is
                 kwargs[key] = list(kwargs[key])
         info = endpoint.read_request(kwargs)
-        detected = provider_of(resource, options, default_provider)
         covering = kit.current_claim()
+        hint = covering.owner.provider if covering is not None else None
+        detected = provider_of(resource, options, default_provider, info.model, hint)
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
             return Call(endpoint, info, detected.name, None, covering), kwargs
-        attrs: dict[str, Any] = {}
-        if detected.host:
-            attrs[A.SERVER_ADDRESS] = detected.host
-        if detected.port is not None:
-            attrs[A.SERVER_PORT] = detected.port
+        attrs = detected.attributes()
         if endpoint.new_stream_state is not None:
             attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
         unit = genops.governed(
