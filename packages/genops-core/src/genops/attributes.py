@@ -108,6 +108,10 @@ ROLLUP_UNITS: Final = "genops.rollup.units"
 #: the reconciliation could not use a measured value (spec §3.5: flag incomplete records).
 ACCOUNTING_INCOMPLETE: Final = "genops.accounting.incomplete"
 POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
+#: true when (part of) the usage was counted locally, not reported by the provider: the
+#: output seen so far of a stream closed early, a stream whose provider rejected
+#: stream_options (characters / 4). The cost is priced from it, never from the reservation.
+USAGE_ESTIMATED: Final = "genops.usage.estimated"
 #: set when gen_ai.provider.name is not a fact about the endpoint (genops.providers):
 #: "framework" (the framework's hint), "wire_family" (the SDK's wire format) or "unknown".
 PROVIDER_SOURCE: Final = "genops.provider.source"

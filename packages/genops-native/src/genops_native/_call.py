@@ -29,7 +29,7 @@ from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
 from genops.providers import ResolvedProvider, resolve_provider
-from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState
+from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState, given
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
@@ -61,7 +61,7 @@ def provider_of(
 class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
-    __slots__ = ("covering", "endpoint", "info", "provider", "unit")
+    __slots__ = ("covering", "endpoint", "hide_usage_chunk", "info", "provider", "unit")
 
     def __init__(
         self,
@@ -76,6 +76,9 @@ class Call:
         self.provider = provider
         self.unit = unit
         self.covering = covering
+        #: genops added ``stream_options.include_usage``: the caller never asked for the
+        #: usage-only final chunk, so it is recorded but not handed to them.
+        self.hide_usage_chunk = False
 
     @contextlib.contextmanager
     def activated(self) -> Iterator[None]:
@@ -112,6 +115,9 @@ class Call:
 
     def _apply(self, outcome: Outcome) -> None:
         model = outcome.model or self.info.model
+        owner = self.covering.owner if self.covering is not None else self.unit
+        if outcome.estimated and outcome.usage is not None and owner is not None:
+            owner.set_attributes({A.USAGE_ESTIMATED: True})
         if self.covering is not None:
             self.covering.add_provider_call(outcome.usage, provider=self.provider, model=model)
             if outcome.model:
@@ -149,7 +155,17 @@ class Call:
 
     def finalizer(self, state: StreamState) -> StreamFinalizer:
         """The kit's stream finalizer for this call: completes it exactly once."""
-        return StreamFinalizer(state, self.complete, on_first_chunk=self.first_chunk)
+        return StreamFinalizer(
+            state,
+            self.complete,
+            on_first_chunk=self.first_chunk,
+            hide=_usage_only_chunk if self.hide_usage_chunk else None,
+        )
+
+
+def _usage_only_chunk(chunk: Any) -> bool:
+    """The final chunk ``include_usage`` adds: no choices, only usage."""
+    return not getattr(chunk, "choices", None) and getattr(chunk, "usage", None) is not None
 
 
 def _parsed(result: Any) -> Any:
@@ -178,9 +194,12 @@ def begin(
         covering = kit.current_claim()
         hint = covering.owner.provider if covering is not None else None
         detected = provider_of(resource, options, default_provider, info.model, hint)
+        asked = given(kwargs.get("stream_options"))
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
-            return Call(endpoint, info, detected.name, None, covering), kwargs
+            call = Call(endpoint, info, detected.name, None, covering)
+            call.hide_usage_chunk = not asked and given(kwargs.get("stream_options"))
+            return call, kwargs
         attrs = detected.attributes()
         if endpoint.new_stream_state is not None:
             attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
@@ -208,7 +227,9 @@ def begin(
         unit.finish(exc)
         kit.report(exc, "native request")
         raise
-    return Call(endpoint, info, detected.name, unit, None), kwargs
+    call = Call(endpoint, info, detected.name, unit, None)
+    call.hide_usage_chunk = not asked and given(kwargs.get("stream_options"))
+    return call, kwargs
 
 
 def wrap_method(
