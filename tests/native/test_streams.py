@@ -13,9 +13,9 @@ import pytest
 import genops
 import genops_native
 from genops import attributes as A
-from tests.native.prices import reference_cost
 from tests.fakes import wire
 from tests.fakes.provider import FakeProvider, Reply
+from tests.native.prices import reference_cost
 from tests.native.spans import events
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
