@@ -260,3 +260,27 @@ def test_real_socket_stream_early_close(
     assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
     assert span.attributes[A.PROVIDER_SOURCE] == "wire_family"
     assert span.attributes[A.SERVER_ADDRESS] == "127.0.0.1"
+
+
+@pytest.mark.parametrize("async_", [False, True], ids=["sync", "async"])
+async def test_provider_rejecting_stream_options_falls_back_to_a_local_count(
+    native: genops.GenOps, telemetry: Any, fake: FakeProvider, make_openai: Any, async_: bool
+) -> None:
+    rejected = {"error": {"message": "Unrecognized request argument: stream_options", "type": "invalid_request_error"}}  # fmt: skip
+    fake.script(Reply.json(rejected, status=400))  # then the default (usage-less) stream
+    client = make_openai(async_=async_)
+    if async_:
+        stream = await client.chat.completions.create(**CHAT)
+        chunks = [c async for c in stream]
+    else:
+        chunks = list(client.chat.completions.create(**CHAT))
+    assert fake.request_count == 2
+    assert "stream_options" not in fake.last.body  # sent again as the caller wrote it
+    assert all(c.choices for c in chunks)
+    attrs = _one_span(telemetry).attributes
+    assert attrs[A.USAGE_ESTIMATED] is True
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 5  # "Hi": 1 + 4 per text
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 2  # "Hello!": 6 characters
+    assert A.ACCOUNTING_INCOMPLETE not in attrs
+    assert attrs[A.ACCOUNTING_ACTUAL] == attrs[A.COST_TOTAL]  # priced, not the reservation
+    assert attrs[A.ACCOUNTING_ACTUAL] < attrs[A.ACCOUNTING_RESERVED]

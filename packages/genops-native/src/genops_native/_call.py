@@ -29,7 +29,15 @@ from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
 from genops.providers import ResolvedProvider, resolve_provider
-from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState, given
+from genops_native._endpoint import (
+    Endpoint,
+    Options,
+    Outcome,
+    RequestInfo,
+    StreamState,
+    estimate_tokens,
+    given,
+)
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
@@ -61,7 +69,9 @@ def provider_of(
 class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
-    __slots__ = ("covering", "endpoint", "hide_usage_chunk", "info", "provider", "unit")
+    __slots__ = (
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "provider", "unit",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -79,6 +89,24 @@ class Call:
         #: genops added ``stream_options.include_usage``: the caller never asked for the
         #: usage-only final chunk, so it is recorded but not handed to them.
         self.hide_usage_chunk = False
+        #: The provider rejected ``stream_options``: count usage locally if none arrives.
+        self.estimate_usage = False
+
+    def without_stream_options(
+        self, error: BaseException, kwargs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The request to send again when the provider rejected the ``stream_options``
+        genops added (an OpenAI-compatible server that does not know it), else ``None``."""
+        status = getattr(error, "status_code", None)
+        if not self.hide_usage_chunk or status not in (400, 422):
+            return None
+        if "stream_options" not in str(error).lower():
+            return None
+        self.hide_usage_chunk = False
+        self.estimate_usage = True
+        retry = dict(kwargs)
+        retry.pop("stream_options", None)
+        return retry
 
     @contextlib.contextmanager
     def activated(self) -> Iterator[None]:
@@ -113,7 +141,23 @@ class Call:
             if self.unit is not None:
                 self.unit.finish(error)
 
+    def _estimated(self, outcome: Outcome) -> Outcome:
+        """Usage counted locally (input texts and output text, 4 characters a token)."""
+        output = [
+            m["content"]
+            for m in outcome.output_messages or ()
+            if isinstance(m, dict) and isinstance(m.get("content"), str)
+        ]
+        input_tokens = genops.RequestEstimate(texts=self.info.texts).input_token_estimate()
+        outcome.usage = genops.Usage(
+            input_tokens=input_tokens, output_tokens=estimate_tokens(output)
+        )
+        outcome.estimated = True
+        return outcome
+
     def _apply(self, outcome: Outcome) -> None:
+        if outcome.usage is None and self.estimate_usage:
+            outcome = self._estimated(outcome)
         model = outcome.model or self.info.model
         owner = self.covering.owner if self.covering is not None else self.unit
         if outcome.estimated and outcome.usage is not None and owner is not None:
@@ -251,7 +295,13 @@ def wrap_method(
             call, kwargs = started
             try:
                 with call.activated():
-                    result = await original(self, *args, **kwargs)
+                    try:
+                        result = await original(self, *args, **kwargs)
+                    except Exception as exc:
+                        retry = call.without_stream_options(exc, kwargs)
+                        if retry is None:
+                            raise
+                        result = await original(self, *args, **retry)
             except BaseException as exc:
                 call.fail(exc)
                 raise
@@ -268,7 +318,13 @@ def wrap_method(
         call, kwargs = started
         try:
             with call.activated():
-                result = original(self, *args, **kwargs)
+                try:
+                    result = original(self, *args, **kwargs)
+                except Exception as exc:
+                    retry = call.without_stream_options(exc, kwargs)
+                    if retry is None:
+                        raise
+                    result = original(self, *args, **retry)
         except BaseException as exc:
             call.fail(exc)
             raise
