@@ -73,6 +73,8 @@ BUDGET_REMAINING: Final = "genops.budget.remaining"
 BUDGET_PERIOD: Final = "genops.budget.period"
 #: the alert_at fraction a genops.budget.alert reports (genops extension)
 BUDGET_THRESHOLD: Final = "genops.budget.threshold"
+#: the window of the budget a genops.budget.alert reports (genops extension): daily, …
+BUDGET_WINDOW: Final = "genops.budget.window"
 POLICY_NAME: Final = "genops.policy.name"
 POLICY_REASON: Final = "genops.policy.reason"
 POLICY_TIMESTAMP: Final = "genops.policy.timestamp"

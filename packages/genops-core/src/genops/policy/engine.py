@@ -33,6 +33,7 @@ from genops.decision import (
     most_severe,
 )
 from genops.ledger import Denied, Ledger, LedgerUnavailable, Reservation, open_ledger
+from genops.ledger.base import Position
 from genops.ledger.guard import GuardedLedger
 from genops.policy.base import (
     Admission,
@@ -196,6 +197,8 @@ class Engine:
         #: The policy document's ``defaults`` (file format), applied to policies that
         #: ``genops.register_policy(type=...)`` adds later.
         self.policy_defaults: dict[str, Any] = {}
+        #: alert markers this process knows are set → when they expire (None: never)
+        self._alerted: dict[str, float | None] = {}
 
     def _check_unique(self) -> None:
         seen: set[str] = set()
@@ -333,9 +336,6 @@ class Engine:
             policy = plan.policy
             decisions.append(apply_enforcement(policy.admitted(pos, over), policy.enforcement))
             if isinstance(policy, BudgetPolicy):
-                alerts += policy.alerts(
-                    pos.committed - plan.claim.amount, pos.committed, pos, plan.period
-                )
                 ratio = pos.remaining / pos.limit if pos.limit else 0.0
                 if tightest is None or ratio < tightest[0]:
                     tightest = (ratio, policy.state(pos, plan.period))
@@ -360,18 +360,39 @@ class Engine:
             return Settlement(budget=admission.budget)
         alerts: list[BudgetAlert] = []
         tightest: tuple[float, BudgetState] | None = None
-        for plan, pos, actual in zip(held.plans, settled.positions, actuals, strict=True):
+        for plan, pos in zip(held.plans, settled.positions, strict=True):
             policy = plan.policy
             if not isinstance(policy, BudgetPolicy):
                 continue
-            before = pos.committed - actual + (plan.claim.amount if settled.found else 0)
-            alerts += policy.alerts(before, pos.committed, pos, plan.period)
+            alerts += self._alerts(policy, plan, pos)
             ratio = pos.remaining / pos.limit if pos.limit else 0.0
             if tightest is None or ratio < tightest[0]:
                 tightest = (ratio, policy.state(pos, plan.period))
         return Settlement(
             budget=tightest[1] if tightest else admission.budget, alerts=tuple(alerts)
         )
+
+    def _alerts(self, policy: BudgetPolicy, plan: Plan, pos: Position) -> list[BudgetAlert]:
+        """Each threshold settled spend reached, once per budget instance and window —
+        once fleet-wide: the first process to set the ledger's marker fires it."""
+        fired: list[BudgetAlert] = []
+        for threshold in policy.reached(pos):
+            marker = f"alert|{plan.claim.key}|{plan.period}|{threshold!r}"
+            now = self.clock()
+            known = self._alerted.get(marker, 0.0)
+            if known is None or known > now:
+                continue  # this process already saw it set: no ledger round trip
+            keep = plan.claim.keep_for
+            try:
+                first = self.ledger.mark_once(marker, keep_for=keep, now=now)
+            except LedgerUnavailable:
+                continue  # not marked: the next settlement tries again
+            if len(self._alerted) > 10_000:
+                self._alerted.clear()
+            self._alerted[marker] = None if keep is None else now + keep
+            if first:
+                fired.append(policy.alert(threshold, pos, plan.period))
+        return fired
 
     def release(self, admission: Admission) -> None:
         """Drop the reservation (the unit never ran or failed without usage)."""
