@@ -33,6 +33,7 @@ def test_llm_run_inside_a_users_unit_is_counted_once_by_that_unit(telemetry, han
     assert dict(chat.attributes) == {
         A.GEN_AI_OPERATION_NAME: "chat",
         A.GEN_AI_PROVIDER_NAME: "openai",
+        A.PROVIDER_SOURCE: "framework",  # LangChain's ls_provider: an inference, marked
         A.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
         A.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
         A.GEN_AI_RESPONSE_ID: "chatcmpl-1",

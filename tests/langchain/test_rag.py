@@ -135,6 +135,7 @@ def test_rag_chain_span_tree_attributes_and_rollup(telemetry, handler):
         A.COST_PROVIDER: "openai",
         A.COST_MODEL: "gpt-4o-mini-2024-07-18",
         A.COST_PRICE_SOURCE: "genai-prices",
+        A.PROVIDER_SOURCE: "framework",
     }
     for key, value in expected.items():
         assert attrs.pop(key) == value, key

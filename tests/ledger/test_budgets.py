@@ -361,3 +361,45 @@ def test_budget_gauges_per_budget_instance(
     assert gauge(A.METRIC_BUDGET_CONSUMED)[("team-budget", "team=search")] == pytest.approx(0.4)
     assert gauge(A.METRIC_BUDGET_REMAINING)[("org-budget", "")] == pytest.approx(9.4)
     assert {p.attributes[A.BUDGET_UNIT] for p in points[A.METRIC_BUDGET_UTILIZATION]} == {"USD"}
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis", "sqlite"])
+def test_alerts_fire_once_over_100_calls_on_settled_spend(
+    start: Callable[..., genops.GenOps],
+    telemetry: Telemetry,
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+) -> None:
+    """Each call reserves $0.20 but settles $0.11: consumed + reserved crosses a line
+    before settled spend does, and falls back after each call (it used to flap)."""
+    ledger = {
+        "memory": "memory",
+        "sqlite": f"sqlite:///{tmp_path / 'ledger.db'}",
+        "redis": request.getfixturevalue("redis_url") if backend == "redis" else "",
+    }[backend]
+    policy = budget(limit=20.0, alert_at=[0.25, 0.5, 0.9])
+    start(policy, ledger)
+    for _ in range(100):
+        call(output_tokens=10)  # 100 in + 10 out at $1000/M = $0.11
+    alerts = [e for s in telemetry.spans() for e in events(s, A.EVENT_BUDGET_ALERT)]
+    assert [a[A.BUDGET_THRESHOLD] for a in alerts] == [0.25, 0.5]  # 0.9 never reached
+    for alert in alerts:
+        assert alert[A.BUDGET_WINDOW] == "daily"
+        assert alert[A.BUDGET_PERIOD] == "2026-03-10"
+        # fired on settled spend: the first settlement at or past the line
+        assert (
+            alert[A.BUDGET_THRESHOLD] * 20.0
+            <= alert[A.BUDGET_CONSUMED]
+            < (alert[A.BUDGET_THRESHOLD] * 20.0 + 0.11 + 1e-9)
+        )
+    points = telemetry.metrics()[A.METRIC_BUDGET_ALERTS]
+    assert sum(p.value for p in points) == 2
+    if backend == "memory":
+        return
+    # a second process on the same shared ledger: the thresholds already fired stay quiet
+    telemetry.exporter.clear()
+    start(policy, ledger)
+    for _ in range(10):
+        call(output_tokens=10)
+    assert not [e for s in telemetry.spans() for e in events(s, A.EVENT_BUDGET_ALERT)]

@@ -170,3 +170,24 @@ def test_anthropic_api_error_cassette(native: genops.GenOps, telemetry: Any) -> 
     (span,) = telemetry.spans()
     assert span.attributes[A.ERROR_TYPE] == "anthropic.NotFoundError"
     assert span.attributes[A.COST_UNKNOWN] is True  # an unknown model: no price, not $0
+
+
+def test_anthropic_stream_closed_early_keeps_recorded_input_tokens(
+    native: genops.GenOps, telemetry: Any
+) -> None:
+    """A real recorded stream, closed by the caller after its first text delta."""
+    name = "anthropic/test_sync_messages_stream.yaml"
+    client = anthropic.Anthropic(api_key="test_anthropic_api_key", max_retries=0)
+    (body,) = _bodies(name)
+    body.pop("stream")
+    with REPLAY.use_cassette(str(CASSETTES / name)), client.messages.stream(**body) as stream:
+        for event in stream:
+            if event.type == "content_block_delta":
+                break
+    (span,) = telemetry.spans()
+    attrs = span.attributes
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 13  # from the recorded message_start
+    assert 1 <= attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] < 5  # seen so far, not the final 5
+    assert attrs[A.USAGE_ESTIMATED] is True
+    usage = genops.Usage(13, attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS])
+    assert attrs[A.COST_TOTAL] == float(reference_cost("anthropic", CLAUDE, usage))

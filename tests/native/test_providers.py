@@ -76,7 +76,8 @@ UNPRICED = [
     # known to genai-prices, but without a per-token price (a subscription)
     ("https://api.githubcopilot.com", "github-copilot", "gpt-4o-mini"),
     ("https://api.llama.com/compat/v1/", "meta_llama", "Llama-4-Maverick-17B-128E-Instruct-FP8"),
-    ("https://llm-gateway.internal.example.com/v1", "llm-gateway.internal.example.com", "gpt-4o-mini"),
+    # an unknown host serving a model its wire family does not price: the host, cost unknown
+    ("https://llm-gateway.internal.example.com/v1", "llm-gateway.internal.example.com", "my-llama-70b"),
 ]  # fmt: skip
 
 

@@ -15,6 +15,7 @@ import genops_native
 from genops import attributes as A
 from tests.fakes import wire
 from tests.fakes.provider import FakeProvider, Reply
+from tests.native.prices import reference_cost
 from tests.native.spans import events
 
 CHAT = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hi"}], "stream": True}
@@ -156,11 +157,45 @@ def test_include_usage_option_adds_stream_options(
         handle.uninstrument()
 
 
-def test_stream_without_usage_is_flagged_incomplete(
+def test_chat_streams_ask_for_usage_and_hide_the_extra_chunk(
     native: genops.GenOps, telemetry: Any, fake: FakeProvider, make_openai: Any
 ) -> None:
-    list(make_openai().chat.completions.create(**CHAT))
-    assert "stream_options" not in fake.last.body  # opt-in only
+    texts = [chunk.choices[0].delta.content for chunk in make_openai().chat.completions.create(**CHAT)]  # fmt: skip
+    assert fake.last.body["stream_options"] == {"include_usage": True}  # asked by default
+    assert texts == ["", "Hel", "lo", "!", None]  # the usage-only chunk never reached the loop
+    span = _one_span(telemetry)
+    assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == 21
+    assert A.ACCOUNTING_INCOMPLETE not in span.attributes
+    assert span.attributes[A.COST_TOTAL] > 0
+
+
+async def test_async_chat_stream_hides_the_extra_chunk(
+    native: genops.GenOps, telemetry: Any, make_openai: Any
+) -> None:
+    stream = await make_openai(async_=True).chat.completions.create(**CHAT)
+    chunks = [chunk async for chunk in stream]
+    assert all(chunk.choices for chunk in chunks)
+    assert _one_span(telemetry).attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
+
+
+def test_a_caller_who_asked_for_usage_sees_the_usage_chunk(
+    native: genops.GenOps, telemetry: Any, make_openai: Any
+) -> None:
+    chunks = list(make_openai().chat.completions.create(**CHAT, **USAGE_ON))
+    assert chunks[-1].choices == []
+    assert chunks[-1].usage.prompt_tokens == 21
+
+
+def test_stream_without_usage_is_flagged_incomplete(
+    runtime: genops.GenOps, telemetry: Any, fake: FakeProvider, make_openai: Any
+) -> None:
+    client = make_openai()
+    handle = genops_native.instrument_openai(client, include_usage=False)  # the switch
+    try:
+        list(client.chat.completions.create(**CHAT))
+    finally:
+        handle.uninstrument()
+    assert "stream_options" not in fake.last.body
     span = _one_span(telemetry)
     _assert_incomplete(span)
     assert span.attributes[A.GEN_AI_RESPONSE_MODEL] == "gpt-4o-mini"
@@ -179,9 +214,16 @@ def test_anthropic_stream_closed_before_final_usage_is_not_under_billed(
             if event.type == "content_block_delta":
                 break
     span = _one_span(telemetry)
-    # message_start said 165 input tokens, but output never arrived: no partial cost
-    _assert_incomplete(span)
-    assert span.attributes[A.ACCOUNTING_UNIT] == "USD"
+    # message_start said 165 input tokens (25 + 100 cache read + 40 cache write): kept;
+    # output: the running count (1) vs the text seen ("Hel": 1 token) — estimated
+    attrs = span.attributes
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 165
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 1
+    assert attrs[A.USAGE_ESTIMATED] is True
+    assert A.ACCOUNTING_INCOMPLETE not in attrs
+    usage = genops.Usage(165, 1, cache_read_tokens=100, cache_write_tokens=40)
+    assert attrs[A.COST_TOTAL] == float(reference_cost("anthropic", "claude-sonnet-4-6", usage))
+    assert attrs[A.ACCOUNTING_ACTUAL] == attrs[A.COST_TOTAL]  # not the reservation
 
 
 async def test_async_anthropic_create_stream_closed(
@@ -194,9 +236,12 @@ async def test_async_anthropic_create_stream_closed(
         "messages": [{"role": "user", "content": "Hi"}],
     }
     stream = await client.messages.create(**kwargs, stream=True)
-    await stream.__anext__()
+    await stream.__anext__()  # message_start only
     await stream.close()
-    _assert_incomplete(_one_span(telemetry))
+    attrs = _one_span(telemetry).attributes
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 165  # message_start's input tokens kept
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 1  # its running output count
+    assert attrs[A.USAGE_ESTIMATED] is True
 
 
 def test_real_socket_stream_early_close(
@@ -210,8 +255,32 @@ def test_real_socket_stream_early_close(
         client.close()
     span = _one_span(telemetry)
     _assert_incomplete(span)
-    # an unknown endpoint is recorded as its host; the cost stays unknown, never $0
-    assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "127.0.0.1"
+    # a loopback endpoint serving gpt-4o-mini over the OpenAI wire: priced as openai,
+    # marked as inferred; the host stays in server.address
+    assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
+    assert span.attributes[A.PROVIDER_SOURCE] == "wire_family"
     assert span.attributes[A.SERVER_ADDRESS] == "127.0.0.1"
-    assert span.attributes[A.ACCOUNTING_UNIT] == "tokens"
-    assert A.COST_TOTAL not in span.attributes
+
+
+@pytest.mark.parametrize("async_", [False, True], ids=["sync", "async"])
+async def test_provider_rejecting_stream_options_falls_back_to_a_local_count(
+    native: genops.GenOps, telemetry: Any, fake: FakeProvider, make_openai: Any, async_: bool
+) -> None:
+    rejected = {"error": {"message": "Unrecognized request argument: stream_options", "type": "invalid_request_error"}}  # fmt: skip
+    fake.script(Reply.json(rejected, status=400))  # then the default (usage-less) stream
+    client = make_openai(async_=async_)
+    if async_:
+        stream = await client.chat.completions.create(**CHAT)
+        chunks = [c async for c in stream]
+    else:
+        chunks = list(client.chat.completions.create(**CHAT))
+    assert fake.request_count == 2
+    assert "stream_options" not in fake.last.body  # sent again as the caller wrote it
+    assert all(c.choices for c in chunks)
+    attrs = _one_span(telemetry).attributes
+    assert attrs[A.USAGE_ESTIMATED] is True
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 5  # "Hi": 1 + 4 per text
+    assert attrs[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 2  # "Hello!": 6 characters
+    assert A.ACCOUNTING_INCOMPLETE not in attrs
+    assert attrs[A.ACCOUNTING_ACTUAL] == attrs[A.COST_TOTAL]  # priced, not the reservation
+    assert attrs[A.ACCOUNTING_ACTUAL] < attrs[A.ACCOUNTING_RESERVED]

@@ -20,6 +20,7 @@ from genops.estimate import RequestEstimate
 from genops.lifecycle import GovernedUnit, covering_unit
 from genops.policy.base import Enforcement, UnitRequest
 from genops.policy.errors import PolicyConfigError
+from genops.providers import ResolvedProvider, resolve_provider
 from genops.rollup import Rollup, rollup_span
 from genops.runtime import GenOps, get_runtime, init, shutdown
 from genops.usage import Usage
@@ -36,6 +37,7 @@ __all__ = [
     "PolicyViolationError",
     "ReasonCode",
     "RequestEstimate",
+    "ResolvedProvider",
     "Rollup",
     "UnitRequest",
     "Usage",
@@ -49,6 +51,7 @@ __all__ = [
     "init",
     "register_policy",
     "resolve_attribution",
+    "resolve_provider",
     "rollup_span",
     "shutdown",
     "track_usage",

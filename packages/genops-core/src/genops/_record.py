@@ -175,6 +175,7 @@ def alerts(unit: GovernedUnit, crossed: Sequence[BudgetAlert]) -> None:
                 A.BUDGET_ALLOCATED: alert.allocated,
                 A.BUDGET_PERIOD: alert.period,
                 A.BUDGET_THRESHOLD: alert.threshold,
+                A.BUDGET_WINDOW: alert.window,
             },
         )
         unit.runtime.instruments.budget_alerts.add(

@@ -79,6 +79,8 @@ BUDGET_REMAINING: Final = "genops.budget.remaining"
 BUDGET_PERIOD: Final = "genops.budget.period"
 #: the alert_at fraction a genops.budget.alert reports (genops extension)
 BUDGET_THRESHOLD: Final = "genops.budget.threshold"
+#: the window of the budget a genops.budget.alert reports (genops extension): daily, …
+BUDGET_WINDOW: Final = "genops.budget.window"
 POLICY_NAME: Final = "genops.policy.name"
 POLICY_REASON: Final = "genops.policy.reason"
 POLICY_TIMESTAMP: Final = "genops.policy.timestamp"
@@ -114,6 +116,13 @@ ROLLUP_UNITS: Final = "genops.rollup.units"
 #: the reconciliation could not use a measured value (spec §3.5: flag incomplete records).
 ACCOUNTING_INCOMPLETE: Final = "genops.accounting.incomplete"
 POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
+#: true when (part of) the usage was counted locally, not reported by the provider: the
+#: output seen so far of a stream closed early, a stream whose provider rejected
+#: stream_options (characters / 4). The cost is priced from it, never from the reservation.
+USAGE_ESTIMATED: Final = "genops.usage.estimated"
+#: set when gen_ai.provider.name is not a fact about the endpoint (genops.providers):
+#: "framework" (the framework's hint), "wire_family" (the SDK's wire format) or "unknown".
+PROVIDER_SOURCE: Final = "genops.provider.source"
 #: label of genops.internal.errors: where inside genops the error happened
 ERROR_PLACE: Final = "genops.error.place"
 #: prefix of the attribution keys in baggage
@@ -214,3 +223,5 @@ ENV_SEMCONV_OPT_IN: Final = "OTEL_SEMCONV_STABILITY_OPT_IN"
 ENV_METRICS_EXPORTER: Final = "OTEL_METRICS_EXPORTER"
 ENV_PROMETHEUS_HOST: Final = "OTEL_EXPORTER_PROMETHEUS_HOST"
 ENV_PROMETHEUS_PORT: Final = "OTEL_EXPORTER_PROMETHEUS_PORT"
+#: host=provider pairs for genops.providers (zero-code user map)
+ENV_PROVIDERS: Final = "GENOPS_PROVIDERS"

@@ -27,6 +27,7 @@ from genops.integrations import Enabled, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
 from genops.pricing import PriceBook, PriceOverride, load_overrides
+from genops.providers import ProviderMap, ProviderResolver, provider_map_from
 from genops.semconv import ContentCapture, latest_experimental
 from genops.telemetry import METRICS_EXPORTERS, Instruments, resolve_providers
 
@@ -58,6 +59,7 @@ class GenOps:
         metric_label_limit: int = DEFAULT_LIMIT,
         metric_label_overflow: str = DEFAULT_OVERFLOW,
         semconv_latest: bool | None = None,
+        providers: Mapping[str, str] | ProviderMap | None = None,
     ) -> None:
         if not isinstance(service_name, str) or not service_name:
             raise ValueError("service_name must be a non-empty string")
@@ -82,6 +84,8 @@ class GenOps:
         self.content_capture = ContentCapture.parse(capture_content)
         #: True when content is recorded anywhere (span attributes and/or events).
         self.capture_content = self.content_capture is not ContentCapture.NO_CONTENT
+        #: Provider resolution (:func:`genops.resolve_provider`) with the user's map.
+        self.providers = ProviderResolver(provider_map_from(providers), self.prices)
         tp, mp, owned = resolve_providers(
             tracer_provider,
             meter_provider,
@@ -195,6 +199,7 @@ def init(
     prometheus_port: int | None = None,
     metric_label_limit: int | None = None,
     metric_label_overflow: str | None = None,
+    providers: Mapping[str, str] | ProviderMap | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -226,6 +231,9 @@ def init(
     Semantic-convention names: v1.41 by default; the newest GenAI names when
     ``OTEL_SEMCONV_STABILITY_OPT_IN`` contains ``gen_ai_latest_experimental``
     (see :mod:`genops.semconv`).
+    - ``providers``: host (or glob) → provider for gateways and proxies, e.g.
+      ``{"llm.internal.example": "openai", "*.azure-api.net": "azure.ai.openai"}``;
+      default ``GENOPS_PROVIDERS`` (``host=provider,...``). See :mod:`genops.providers`.
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
@@ -265,6 +273,7 @@ def init(
 
     overrides: list[PriceOverride] = load_overrides(prices) if prices is not None else []
     price_book = PriceBook.default(overrides)
+    provider_map = provider_map_from(providers)
     engine = build_engine(policy, ledger)
 
     with _lock:
@@ -289,6 +298,7 @@ def init(
             prometheus_port=prometheus_port,
             metric_label_limit=label_limit,
             metric_label_overflow=label_overflow,
+            providers=provider_map,
         )
         _set_runtime(rt)
     if instrument:

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from genops import Attribution
+from genops.providers import PROVIDER_ALIASES, normalize_provider
 
 #: Prefix of the LangChain ``metadata`` keys (and ``tags``) the handler reads attribution
 #: from: ``genops_team``, ``genops_project``, ``genops_environment``, ``genops_customer_id``,
@@ -21,30 +22,11 @@ AGENT_METADATA_KEY = "genops_agent"
 #: Set by ``langchain.agents.create_agent(..., name=...)`` on every run of the agent.
 LC_AGENT_METADATA_KEY = "lc_agent_name"
 
-#: LangChain ``ls_provider`` values → OpenTelemetry ``gen_ai.provider.name`` values.
-PROVIDERS: Mapping[str, str] = {
-    "openai": "openai",
-    "azure": "azure.ai.openai",
-    "azure_openai": "azure.ai.openai",
-    "azure_ai": "azure.ai.inference",
-    "anthropic": "anthropic",
-    "bedrock": "aws.bedrock",
-    "amazon_bedrock": "aws.bedrock",
-    "bedrock_converse": "aws.bedrock",
-    "google_genai": "gcp.gemini",
-    "google_vertexai": "gcp.vertex_ai",
-    "google_anthropic_vertex": "gcp.vertex_ai",
-    "vertexai": "gcp.vertex_ai",
-    "mistral": "mistral_ai",
-    "mistralai": "mistral_ai",
-    "groq": "groq",
-    "deepseek": "deepseek",
-    "xai": "x_ai",
-    "cohere": "cohere",
-    "perplexity": "perplexity",
-    "ibm": "ibm.watsonx.ai",
-    "watsonx": "ibm.watsonx.ai",
-}
+#: LangChain ``ls_provider`` values → OpenTelemetry ``gen_ai.provider.name`` values
+#: (core's table, :data:`genops.providers.PROVIDER_ALIASES`).
+PROVIDERS: Mapping[str, str] = PROVIDER_ALIASES
+#: Constructor arguments of LangChain chat models that name their endpoint.
+_BASE_URL_KWARGS = ("openai_api_base", "base_url", "anthropic_api_url", "azure_endpoint")
 
 _MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "_type")
 _MAX_TOKEN_PARAMS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict")
@@ -55,9 +37,19 @@ def provider(metadata: Mapping[str, Any] | None) -> str | None:
     if not metadata:
         return None
     value = metadata.get("ls_provider")
-    if not isinstance(value, str) or not value:
+    return normalize_provider(value) if isinstance(value, str) else None
+
+
+def base_url(serialized: Mapping[str, Any] | None) -> str | None:
+    """The endpoint a chat model was constructed with (``base_url=``…), if serialized."""
+    kwargs = serialized.get("kwargs") if serialized else None
+    if not isinstance(kwargs, Mapping):
         return None
-    return PROVIDERS.get(value.lower(), value.lower())
+    for key in _BASE_URL_KWARGS:
+        value = kwargs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
 
 
 def model(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> str | None:

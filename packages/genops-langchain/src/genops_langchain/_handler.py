@@ -282,18 +282,23 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
             params = kwargs.get("invocation_params")
             params = params if isinstance(params, Mapping) else None
             texts = list(prompts) if prompts is not None else X.message_texts(messages)
+            model = X.model(metadata, params)
+            resolved = self._tree.runtime.providers.resolve(
+                base_url=X.base_url(serialized), hint=X.provider(metadata), model=model
+            )
             node = self._tree.start_call(
                 run_id,
                 parent_run_id,
                 operation_name=X.run_name(serialized, kwargs, operation_type),
                 operation_type=operation_type,
                 gen_ai_operation=A.OP_CHAT if operation_type == "chat" else A.OP_TEXT_COMPLETION,
-                provider=X.provider(metadata),
-                model=X.model(metadata, params),
+                provider=resolved.name,
+                model=model,
                 request=RequestEstimate(
                     max_output_tokens=X.max_tokens(metadata, params), texts=texts
                 ),
                 attribution=X.attribution(metadata, tags),
+                attributes=resolved.attributes(),
             )
         except PolicyViolationError:
             raise  # aborts the run before the model is called (raise_error=True)

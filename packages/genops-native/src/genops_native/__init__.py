@@ -63,7 +63,7 @@ ANTHROPIC_TARGETS: tuple[Target, ...] = (
 def instrument_openai(
     client_or_class: Any = None,
     *,
-    include_usage: bool = False,
+    include_usage: bool = True,
     provider: str | None = None,
 ) -> Instrumentation:
     """Govern OpenAI SDK calls: ``chat.completions.create/parse``, ``responses.create/parse``,
@@ -72,8 +72,11 @@ def instrument_openai(
     - ``client_or_class=None``: every client (the SDK's resource classes are patched);
       ``openai.OpenAI`` / ``openai.AsyncOpenAI`` (or a subclass): every sync / async
       client; a client instance: only that client.
-    - ``include_usage=True``: chat streams that did not set ``stream_options`` get
-      ``{"include_usage": True}``, so their usage and cost are known.
+    - ``include_usage=True`` (default): chat streams that did not set ``stream_options``
+      get ``{"include_usage": True}``, so their usage and cost are known; the extra
+      usage-only final chunk is not shown to the caller (a ``chunk.choices[0]`` loop keeps
+      working). ``False`` sends requests unchanged (usage then unknown: the reservation
+      is charged, flagged incomplete).
     - ``provider``: force ``gen_ai.provider.name`` (default: detected from the base URL).
 
     Idempotent: instrumenting the same scope again returns the active handle.

@@ -19,6 +19,7 @@ from genops_native._endpoint import (
     Redact,
     RequestInfo,
     content_texts,
+    estimate_tokens,
     field_of,
     int_or_none,
     message_texts,
@@ -81,7 +82,9 @@ def _messages_response(message: Any) -> Outcome:
 
 class MessagesStreamState:
     """Anthropic stream events: ``message_start`` carries input (and cache) tokens,
-    ``message_delta`` the final cumulative output tokens; usage is complete only then."""
+    ``message_delta`` the final cumulative output tokens. A stream closed before its
+    ``message_delta`` keeps ``message_start``'s input tokens and counts the output seen so
+    far (the larger of the provider's running count and the text received), estimated."""
 
     __slots__ = ("_complete", "_id", "_model", "_reason", "_text", "_usage")
 
@@ -118,8 +121,14 @@ class MessagesStreamState:
                 self._complete = True
 
     def outcome(self) -> Outcome:
+        usage = dict(self._usage)
+        estimated = bool(usage) and not self._complete
+        if estimated:
+            seen = estimate_tokens(self._text)
+            usage["output_tokens"] = max(int_or_none(usage.get("output_tokens")) or 0, seen)
         return Outcome(
-            usage=Usage.from_provider(self._usage) if self._complete else None,
+            usage=Usage.from_provider(usage) if usage else None,
+            estimated=estimated,
             model=self._model,
             response_id=self._id,
             finish_reasons=[self._reason] if self._reason else [],

@@ -28,8 +28,16 @@ from genops import GovernedUnit, PolicyViolationError
 from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
-from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, StreamState
-from genops_native.providers import DetectedProvider, detect_provider
+from genops.providers import ResolvedProvider, resolve_provider
+from genops_native._endpoint import (
+    Endpoint,
+    Options,
+    Outcome,
+    RequestInfo,
+    StreamState,
+    estimate_tokens,
+    given,
+)
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
@@ -37,20 +45,33 @@ ORIGINAL = "__genops_original__"
 _MATERIALIZE = ("messages", "input")
 
 
-def provider_of(resource: Any, options: Options, default: str) -> DetectedProvider:
-    """The provider of an SDK resource's client (``options.provider`` wins)."""
+def provider_of(
+    resource: Any,
+    options: Options,
+    wire_family: str,
+    model: str | None,
+    hint: str | None = None,
+) -> ResolvedProvider:
+    """The provider of an SDK resource's client, resolved by core (:mod:`genops.providers`):
+    ``options.provider`` → user map → known host → ``hint`` (the covering framework
+    unit's provider) → the SDK's wire family when it prices ``model`` → unknown."""
     client = getattr(resource, "_client", None)
     base_url = getattr(client, "base_url", None)
-    detected = detect_provider(str(base_url) if base_url is not None else "", default)
-    if options.provider:
-        return DetectedProvider(options.provider, detected.host, detected.port, True)
-    return detected
+    return resolve_provider(
+        base_url=str(base_url) if base_url is not None else None,
+        explicit=options.provider,
+        hint=hint,
+        wire_family=wire_family,
+        model=model,
+    )
 
 
 class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
-    __slots__ = ("covering", "endpoint", "info", "provider", "unit")
+    __slots__ = (
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "provider", "unit",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -65,6 +86,27 @@ class Call:
         self.provider = provider
         self.unit = unit
         self.covering = covering
+        #: genops added ``stream_options.include_usage``: the caller never asked for the
+        #: usage-only final chunk, so it is recorded but not handed to them.
+        self.hide_usage_chunk = False
+        #: The provider rejected ``stream_options``: count usage locally if none arrives.
+        self.estimate_usage = False
+
+    def without_stream_options(
+        self, error: BaseException, kwargs: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        """The request to send again when the provider rejected the ``stream_options``
+        genops added (an OpenAI-compatible server that does not know it), else ``None``."""
+        status = getattr(error, "status_code", None)
+        if not self.hide_usage_chunk or status not in (400, 422):
+            return None
+        if "stream_options" not in str(error).lower():
+            return None
+        self.hide_usage_chunk = False
+        self.estimate_usage = True
+        retry = dict(kwargs)
+        retry.pop("stream_options", None)
+        return retry
 
     @contextlib.contextmanager
     def activated(self) -> Iterator[None]:
@@ -99,8 +141,27 @@ class Call:
             if self.unit is not None:
                 self.unit.finish(error)
 
+    def _estimated(self, outcome: Outcome) -> Outcome:
+        """Usage counted locally (input texts and output text, 4 characters a token)."""
+        output = [
+            m["content"]
+            for m in outcome.output_messages or ()
+            if isinstance(m, dict) and isinstance(m.get("content"), str)
+        ]
+        input_tokens = genops.RequestEstimate(texts=self.info.texts).input_token_estimate()
+        outcome.usage = genops.Usage(
+            input_tokens=input_tokens, output_tokens=estimate_tokens(output)
+        )
+        outcome.estimated = True
+        return outcome
+
     def _apply(self, outcome: Outcome) -> None:
+        if outcome.usage is None and self.estimate_usage:
+            outcome = self._estimated(outcome)
         model = outcome.model or self.info.model
+        owner = self.covering.owner if self.covering is not None else self.unit
+        if outcome.estimated and outcome.usage is not None and owner is not None:
+            owner.set_attributes({A.USAGE_ESTIMATED: True})
         if self.covering is not None:
             self.covering.add_provider_call(outcome.usage, provider=self.provider, model=model)
             if outcome.model:
@@ -138,7 +199,17 @@ class Call:
 
     def finalizer(self, state: StreamState) -> StreamFinalizer:
         """The kit's stream finalizer for this call: completes it exactly once."""
-        return StreamFinalizer(state, self.complete, on_first_chunk=self.first_chunk)
+        return StreamFinalizer(
+            state,
+            self.complete,
+            on_first_chunk=self.first_chunk,
+            hide=_usage_only_chunk if self.hide_usage_chunk else None,
+        )
+
+
+def _usage_only_chunk(chunk: Any) -> bool:
+    """The final chunk ``include_usage`` adds: no choices, only usage."""
+    return not getattr(chunk, "choices", None) and getattr(chunk, "usage", None) is not None
 
 
 def _parsed(result: Any) -> Any:
@@ -164,16 +235,16 @@ def begin(
             if isinstance(kwargs.get(key), Iterator):  # read once for the estimate, sent as is
                 kwargs[key] = list(kwargs[key])
         info = endpoint.read_request(kwargs)
-        detected = provider_of(resource, options, default_provider)
         covering = kit.current_claim()
+        hint = covering.owner.provider if covering is not None else None
+        detected = provider_of(resource, options, default_provider, info.model, hint)
+        asked = given(kwargs.get("stream_options"))
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
-            return Call(endpoint, info, detected.name, None, covering), kwargs
-        attrs: dict[str, Any] = {}
-        if detected.host:
-            attrs[A.SERVER_ADDRESS] = detected.host
-        if detected.port is not None:
-            attrs[A.SERVER_PORT] = detected.port
+            call = Call(endpoint, info, detected.name, None, covering)
+            call.hide_usage_chunk = not asked and given(kwargs.get("stream_options"))
+            return call, kwargs
+        attrs = detected.attributes()
         if endpoint.new_stream_state is not None:
             attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
         unit = genops.governed(
@@ -200,7 +271,9 @@ def begin(
         unit.finish(exc)
         kit.report(exc, "native request")
         raise
-    return Call(endpoint, info, detected.name, unit, None), kwargs
+    call = Call(endpoint, info, detected.name, unit, None)
+    call.hide_usage_chunk = not asked and given(kwargs.get("stream_options"))
+    return call, kwargs
 
 
 def wrap_method(
@@ -222,7 +295,13 @@ def wrap_method(
             call, kwargs = started
             try:
                 with call.activated():
-                    result = await original(self, *args, **kwargs)
+                    try:
+                        result = await original(self, *args, **kwargs)
+                    except Exception as exc:
+                        retry = call.without_stream_options(exc, kwargs)
+                        if retry is None:
+                            raise
+                        result = await original(self, *args, **retry)
             except BaseException as exc:
                 call.fail(exc)
                 raise
@@ -239,7 +318,13 @@ def wrap_method(
         call, kwargs = started
         try:
             with call.activated():
-                result = original(self, *args, **kwargs)
+                try:
+                    result = original(self, *args, **kwargs)
+                except Exception as exc:
+                    retry = call.without_stream_options(exc, kwargs)
+                    if retry is None:
+                        raise
+                    result = original(self, *args, **retry)
         except BaseException as exc:
             call.fail(exc)
             raise

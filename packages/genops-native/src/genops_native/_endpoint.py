@@ -39,15 +39,17 @@ class Outcome:
     finish_reasons: list[str] = field(default_factory=list)
     #: ``gen_ai.output.messages`` (only recorded when content capture is on).
     output_messages: Any = None
+    #: ``usage`` was (partly) counted locally (``genops.usage.estimated``).
+    estimated: bool = False
 
 
 class StreamState(Protocol):
     """Accumulates one stream's chunks/events; ``outcome()`` is read once at the end.
 
-    ``outcome().usage`` must stay ``None`` until the provider's final usage arrived:
-    a partial count (e.g. Anthropic's ``message_start`` without its ``message_delta``)
-    would under-bill, while ``None`` lets the core reconcile at the reservation and
-    flag the record incomplete.
+    ``outcome().usage`` is what the provider reported; where a stream ended before its
+    final usage but the provider already reported part of it (Anthropic's
+    ``message_start`` input tokens), the state completes it with what it saw (the output
+    text so far, :func:`estimate_tokens`) and sets ``outcome().estimated``.
     """
 
     def record(self, chunk: Any) -> None: ...
@@ -76,8 +78,9 @@ class Endpoint(NamedTuple):
 class Options:
     """Per-instrumentation options (see ``instrument_openai``)."""
 
-    #: Add ``stream_options={"include_usage": True}`` to chat streams that did not set it.
-    include_usage: bool = False
+    #: Add ``stream_options={"include_usage": True}`` to chat streams that did not set it
+    #: (their usage-only final chunk is then hidden from the caller).
+    include_usage: bool = True
     #: Force ``gen_ai.provider.name`` instead of detecting it from the base URL.
     provider: str | None = None
 
@@ -90,6 +93,12 @@ def given(value: Any) -> bool:
     if value is None:
         return False
     return type(value).__name__ not in ("NotGiven", "Omit")
+
+
+def estimate_tokens(texts: Sequence[str]) -> int:
+    """A local token count of generated text (4 characters a token, rounded up)."""
+    chars = sum(len(t) for t in texts)
+    return -(-chars // 4)
 
 
 def int_or_none(value: Any) -> int | None:

@@ -65,9 +65,12 @@ class StreamFinalizer:
     ``complete(outcome, error)`` runs once, with the recorder's outcome (``None`` if
     reading it failed) and the error that ended the stream (``None`` for exhaustion,
     close, break or garbage collection). ``on_first_chunk`` runs at the first chunk.
+    ``hide(chunk)`` → True: the chunk is recorded but not handed to the caller.
     """
 
-    __slots__ = ("__weakref__", "_complete", "_done", "_first", "_lock", "_seen", "_state")
+    __slots__ = (
+        "__weakref__", "_complete", "_done", "_first", "_hide", "_lock", "_seen", "_state",
+    )  # fmt: skip
 
     def __init__(
         self,
@@ -75,8 +78,10 @@ class StreamFinalizer:
         complete: Callable[[Any, BaseException | None], None],
         *,
         on_first_chunk: Callable[[], None] | None = None,
+        hide: Callable[[Any], bool] | None = None,
     ) -> None:
         self._state = state
+        self._hide = hide
         self._complete = complete
         self._first = on_first_chunk
         self._seen = False
@@ -86,6 +91,17 @@ class StreamFinalizer:
     @property
     def done(self) -> bool:
         return self._done
+
+    def hides(self, chunk: Any) -> bool:
+        """True for a chunk the caller must not see (recorded, then skipped by the proxy):
+        e.g. the usage-only final chunk of a stream whose usage genops asked for."""
+        if self._hide is None:
+            return False
+        try:
+            return self._hide(chunk)
+        except Exception as exc:
+            _safety.report(exc, "stream hide")
+            return False
 
     def record(self, chunk: Any) -> None:
         if self._done:
@@ -135,16 +151,18 @@ class SyncStreamProxy(_Proxy):
 
     def __next__(self) -> Any:
         fin = self._self_finalizer
-        try:
-            item = self.__wrapped__.__next__()
-        except StopIteration:
-            fin.finish(None)
-            raise
-        except BaseException as exc:
-            fin.finish(exc)
-            raise
-        fin.record(item)
-        return item
+        while True:
+            try:
+                item = self.__wrapped__.__next__()
+            except StopIteration:
+                fin.finish(None)
+                raise
+            except BaseException as exc:
+                fin.finish(exc)
+                raise
+            fin.record(item)
+            if not fin.hides(item):
+                return item
 
     def __iter__(self) -> Iterator[Any]:
         try:
@@ -185,16 +203,18 @@ class AsyncStreamProxy(_Proxy):
 
     async def __anext__(self) -> Any:
         fin = self._self_finalizer
-        try:
-            item = await self.__wrapped__.__anext__()
-        except StopAsyncIteration:
-            fin.finish(None)
-            raise
-        except BaseException as exc:
-            fin.finish(exc)
-            raise
-        fin.record(item)
-        return item
+        while True:
+            try:
+                item = await self.__wrapped__.__anext__()
+            except StopAsyncIteration:
+                fin.finish(None)
+                raise
+            except BaseException as exc:
+                fin.finish(exc)
+                raise
+            fin.record(item)
+            if not fin.hides(item):
+                return item
 
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:

@@ -32,6 +32,7 @@ class SQLLedgerBase(ABC):
 
     consumption = "genops_consumption"
     reservations = "genops_reservations"
+    markers = "genops_markers"
     _last_purge = 0.0
 
     @abstractmethod
@@ -121,6 +122,21 @@ class SQLLedgerBase(ABC):
                     f"DELETE FROM {self.reservations} WHERE key = ? AND id = ?",
                     (key, reservation.id),
                 )
+
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        expires = None if keep_for is None else now + keep_for
+        with self.transaction([marker]) as tx:
+            tx.run(
+                f"DELETE FROM {self.markers} WHERE marker = ? AND expires_at <= ?", (marker, now)
+            )
+            return (
+                tx.count(
+                    f"INSERT INTO {self.markers} (marker, expires_at) VALUES (?, ?) "
+                    "ON CONFLICT (marker) DO NOTHING",
+                    (marker, expires),
+                )
+                == 1
+            )
 
     def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
         with self.transaction([key]) as tx:

@@ -141,6 +141,13 @@ class Ledger(Protocol):
         """The position of ``key`` over ``buckets`` (live reservations included)."""
         ...
 
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        """Set ``marker`` if it is not set; True for the one caller that set it (across
+        every process sharing the ledger). It lives ``keep_for`` seconds (None: forever).
+        Budget alerts use it to fire each threshold once per budget instance and window.
+        """
+        ...
+
     def close(self) -> None:
         """Release connections/files."""
         ...

@@ -93,5 +93,11 @@ class GuardedLedger:
     def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
         return self._call(lambda: self.inner.usage(key, buckets, limit, now=now))
 
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        mark = getattr(self.inner, "mark_once", None)
+        if mark is None:  # a custom ledger without markers: once per process
+            return True
+        return self._call(lambda: bool(mark(marker, keep_for=keep_for, now=now)))
+
     def close(self) -> None:
         self.inner.close()

@@ -31,6 +31,7 @@ class MemoryLedger:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._keys: dict[str, _Key] = {}
+        self._markers: dict[str, float | None] = {}
 
     def _entry(self, key: str, now: float) -> _Key:
         entry = self._keys.get(key)
@@ -101,6 +102,15 @@ class MemoryLedger:
     def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
         with self._lock:
             return self._position(self._entry(key, now), buckets, limit)
+
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        with self._lock:
+            if marker in self._markers:
+                expires = self._markers[marker]
+                if expires is None or expires > now:
+                    return False
+            self._markers[marker] = None if keep_for is None else now + keep_for
+            return True
 
     def close(self) -> None:
         """Nothing to release."""

@@ -60,6 +60,7 @@ class PostgresLedger(SQLLedgerBase):
         self.url = url
         self.consumption = f"{table_prefix}consumption"
         self.reservations = f"{table_prefix}reservations"
+        self.markers = f"{table_prefix}markers"
         self._timeout = connect_timeout
         self._local = threading.local()
         self._conns: list[tuple[int, Any]] = []
@@ -83,6 +84,10 @@ class PostgresLedger(SQLLedgerBase):
                     f"CREATE TABLE IF NOT EXISTS {self.reservations} (id TEXT NOT NULL, "
                     "key TEXT NOT NULL, amount BIGINT NOT NULL, "
                     "expires_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (key, id))"
+                )
+                cur.execute(
+                    f"CREATE TABLE IF NOT EXISTS {self.markers} (marker TEXT PRIMARY KEY, "
+                    "expires_at DOUBLE PRECISION)"
                 )
             finally:
                 cur.execute(

@@ -256,6 +256,13 @@ class RedisLedger:
         res = self._call(self._usage, keys, [repr(now), len(buckets)])
         return Position(int(res[0]), int(res[1]), limit)
 
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        px = None if keep_for is None else max(int(keep_for * 1000), 1)
+        try:
+            return bool(self._client.set(f"{self.prefix}m:{marker}", "1", nx=True, px=px))
+        except self._errors as exc:
+            raise LedgerUnavailable(f"Redis ledger {self.url}: {exc}") from exc
+
     def close(self) -> None:
         try:
             self._client.close()

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS genops_reservations (
     id TEXT NOT NULL, key TEXT NOT NULL, amount INTEGER NOT NULL,
     expires_at REAL NOT NULL, PRIMARY KEY (key, id));
 CREATE INDEX IF NOT EXISTS genops_reservations_exp ON genops_reservations (expires_at);
+CREATE TABLE IF NOT EXISTS genops_markers (marker TEXT PRIMARY KEY, expires_at REAL);
 """
 
 

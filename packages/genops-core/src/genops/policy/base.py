@@ -101,6 +101,8 @@ class BudgetAlert:
     consumed: float
     allocated: float
     period: str
+    #: the budget's window (``daily``, ``monthly``, ``rolling:3600s``, …)
+    window: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -196,16 +196,20 @@ class BudgetPolicy(LedgerPolicy):
             scope=key.split("|", 1)[1] if "|" in key else "",
         )
 
-    def alerts(self, before: int, after: int, position: Position, period: str) -> list[BudgetAlert]:
-        """Thresholds crossed upwards between two committed amounts."""
-        crossed = []
-        for t in self.alert_at:
-            mark = t * position.limit
-            if before < mark <= after:
-                crossed.append(
-                    BudgetAlert(self.name, t, self.units(after), float(self.limit), period)
-                )
-        return crossed
+    def reached(self, position: Position) -> list[float]:
+        """The ``alert_at`` thresholds settled spend has reached (reservations excluded:
+        consumed + in-flight crosses a line and falls back on every call)."""
+        return [t for t in self.alert_at if position.consumed >= t * position.limit]
+
+    def alert(self, threshold: float, position: Position, period: str) -> BudgetAlert:
+        return BudgetAlert(
+            self.name,
+            threshold,
+            self.units(position.consumed),
+            float(self.limit),
+            period,
+            self.window.name,
+        )
 
     def denied(self, position: Position, amount: int) -> PolicyDecision:
         left = self.units(position.remaining)

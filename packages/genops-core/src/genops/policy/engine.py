@@ -33,6 +33,7 @@ from genops.decision import (
     most_severe,
 )
 from genops.ledger import Denied, Ledger, LedgerUnavailable, Reservation, open_ledger
+from genops.ledger.base import Position
 from genops.ledger.guard import GuardedLedger
 from genops.policy.base import (
     Admission,
@@ -205,6 +206,8 @@ class Engine:
         #: The policy document's ``defaults`` (file format), applied to policies that
         #: ``genops.register_policy(type=...)`` adds later.
         self.policy_defaults: dict[str, Any] = {}
+        #: alert markers this process knows are set → when they expire (None: never)
+        self._alerted: dict[str, float | None] = {}
 
     def _check_unique(self) -> None:
         seen: set[str] = set()
@@ -343,9 +346,6 @@ class Engine:
             policy = plan.policy
             decisions.append(apply_enforcement(policy.admitted(pos, over), policy.enforcement))
             if isinstance(policy, BudgetPolicy):
-                alerts += policy.alerts(
-                    pos.committed - plan.claim.amount, pos.committed, pos, plan.period
-                )
                 ratio = pos.remaining / pos.limit if pos.limit else 0.0
                 states.append((ratio, policy.state(pos, plan.period, plan.claim.key)))
         return _Held(outcome, tuple(plans)), states, alerts
@@ -369,12 +369,11 @@ class Engine:
             return Settlement(budget=admission.budget)
         alerts: list[BudgetAlert] = []
         states: list[tuple[float, BudgetState]] = []
-        for plan, pos, actual in zip(held.plans, settled.positions, actuals, strict=True):
+        for plan, pos in zip(held.plans, settled.positions, strict=True):
             policy = plan.policy
             if not isinstance(policy, BudgetPolicy):
                 continue
-            before = pos.committed - actual + (plan.claim.amount if settled.found else 0)
-            alerts += policy.alerts(before, pos.committed, pos, plan.period)
+            alerts += self._alerts(policy, plan, pos)
             ratio = pos.remaining / pos.limit if pos.limit else 0.0
             states.append((ratio, policy.state(pos, plan.period, plan.claim.key)))
         return Settlement(
@@ -382,6 +381,28 @@ class Engine:
             alerts=tuple(alerts),
             budgets=tuple(state for _, state in states),
         )
+
+    def _alerts(self, policy: BudgetPolicy, plan: Plan, pos: Position) -> list[BudgetAlert]:
+        """Each threshold settled spend reached, once per budget instance and window —
+        once fleet-wide: the first process to set the ledger's marker fires it."""
+        fired: list[BudgetAlert] = []
+        for threshold in policy.reached(pos):
+            marker = f"alert|{plan.claim.key}|{plan.period}|{threshold!r}"
+            now = self.clock()
+            known = self._alerted.get(marker, 0.0)
+            if known is None or known > now:
+                continue  # this process already saw it set: no ledger round trip
+            keep = plan.claim.keep_for
+            try:
+                first = self.ledger.mark_once(marker, keep_for=keep, now=now)
+            except LedgerUnavailable:
+                continue  # not marked: the next settlement tries again
+            if len(self._alerted) > 10_000:
+                self._alerted.clear()
+            self._alerted[marker] = None if keep is None else now + keep
+            if first:
+                fired.append(policy.alert(threshold, pos, plan.period))
+        return fired
 
     def release(self, admission: Admission) -> None:
         """Drop the reservation (the unit never ran or failed without usage)."""
