@@ -29,6 +29,7 @@ from genops.ledger.base import (
     Reservation,
     Settled,
 )
+from genops.scrub import safe_url, scrub_secrets
 
 # Shared Lua: drop expired reservations of a key, return (consumed, reserved).
 _POSITION = """
@@ -171,7 +172,7 @@ class RedisLedger:
             import redis
         except ImportError as exc:  # pragma: no cover - exercised only without the extra
             raise ImportError("the Redis ledger needs `pip install genops-core[redis]`") from exc
-        self.url = url
+        self.url = safe_url(url)  # recorded in messages: never the password
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._client = client or redis.Redis.from_url(
@@ -203,7 +204,7 @@ class RedisLedger:
         try:
             return script(keys=keys, args=args)
         except self._errors as exc:
-            raise LedgerUnavailable(f"Redis ledger {self.url}: {exc}") from exc
+            raise LedgerUnavailable(f"Redis ledger {self.url}: {scrub_secrets(str(exc))}") from exc
 
     def reserve(self, claims: Sequence[Claim], *, ttl: float, now: float) -> Reservation | Denied:
         rid = uuid.uuid4().hex
