@@ -34,7 +34,10 @@ MASK: Final = "***"
 _USERINFO = re.compile(
     r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s]*):(?P<pw>[^@\s]*)@"
 )
-_SECRET_NAMES = r"(?:password|passwd|pwd|pass|secret|token|api[_-]?key|apikey|key|auth|credentials?|sig|signature)"
+_SECRET_NAMES = (
+    r"(?:password|passwd|pwd|pass|secret|token|api[_-]?key|apikey|key|auth"
+    r"|credentials?|sig|signature)"
+)
 _QUERY = re.compile(rf"(?i)(?P<name>[?&;]{_SECRET_NAMES}=)(?P<value>[^&#\s]*)")
 _PAIR = re.compile(
     rf"(?i)(?P<name>\b{_SECRET_NAMES}\s*[=:]\s*)(?P<q>['\"]?)(?P<value>[^\s'\"&,;]+)"

@@ -40,6 +40,13 @@ class LedgerUnavailable(RuntimeError):
     """
 
 
+def unavailable(where: str, exc: BaseException) -> LedgerUnavailable:
+    """A :class:`LedgerUnavailable` for ``where`` whose text never carries a credential."""
+    from genops.scrub import scrub_secrets
+
+    return LedgerUnavailable(f"{where}: {scrub_secrets(str(exc))}")
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     """One budget (or rate limit) a unit draws on.

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from genops.ledger._sql import SQLLedgerBase, sorted_unique
-from genops.ledger.base import LedgerUnavailable
-from genops.scrub import safe_url, scrub_secrets
+from genops.ledger.base import unavailable
+from genops.scrub import safe_url
 
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 
@@ -117,9 +117,7 @@ class PostgresLedger(SQLLedgerBase):
             tx.__enter__()
         except errors as exc:
             self._drop()
-            raise LedgerUnavailable(
-                f"Postgres ledger {self.url}: {scrub_secrets(str(exc))}"
-            ) from exc
+            raise unavailable(f"Postgres ledger {self.url}", exc) from exc
         try:
             with conn.cursor() as cur:
                 for key in sorted_unique(keys):
@@ -131,9 +129,7 @@ class PostgresLedger(SQLLedgerBase):
         except errors as exc:
             self._exit(tx, exc)
             self._drop()
-            raise LedgerUnavailable(
-                f"Postgres ledger {self.url}: {scrub_secrets(str(exc))}"
-            ) from exc
+            raise unavailable(f"Postgres ledger {self.url}", exc) from exc
         except BaseException as exc:
             self._exit(tx, exc)
             raise
@@ -142,9 +138,7 @@ class PostgresLedger(SQLLedgerBase):
                 tx.__exit__(None, None, None)
             except errors as exc:
                 self._drop()
-                raise LedgerUnavailable(
-                    f"Postgres ledger {self.url}: {scrub_secrets(str(exc))}"
-                ) from exc
+                raise unavailable(f"Postgres ledger {self.url}", exc) from exc
 
     def _exit(self, tx: Any, exc: BaseException) -> None:
         try:
