@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.trace import Span, Status, StatusCode
 
 from genops import attributes as A
+from genops import scrub
 from genops.decision import PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
 from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
@@ -264,12 +266,42 @@ def reconciliation(
         budget_gauges(unit, settlement.budgets)
 
 
-def error(span: Span, exc: BaseException, *, exception_event: bool = True) -> None:
-    """``error.type``, ERROR status and (for provider/app errors) the exception event."""
-    span.set_attribute(A.ERROR_TYPE, error_type(exc))
-    span.set_status(Status(StatusCode.ERROR, str(exc)[:1024] or type(exc).__name__))
-    if exception_event and not isinstance(exc, PolicyViolationError):
-        span.record_exception(exc)
+def error(
+    span: Span,
+    exc: BaseException,
+    *,
+    exception_event: bool = True,
+    redact: Callable[[str], str] | None = None,
+) -> None:
+    """``error.type``, ERROR status and (for provider/app errors) the ``exception`` event.
+
+    Exception text may carry a provider's error body or a tool's input, so the status
+    description, ``exception.message`` and ``exception.stacktrace`` hold the message
+    scrubbed and bounded by :func:`genops.scrub.exception_message` (and ``redact``, a
+    content policy's redactor), never the raw text. The stack trace keeps the frames
+    (file, line, function, source line) — code, not data.
+    """
+    kind = error_type(exc)
+    span.set_attribute(A.ERROR_TYPE, kind)
+    if isinstance(exc, PolicyViolationError):  # our own message: the decision's reason
+        span.set_status(Status(StatusCode.ERROR, str(exc)[:1024]))
+        return
+    message = scrub.exception_message(exc, redact)
+    span.set_status(Status(StatusCode.ERROR, message or type(exc).__name__))
+    if exception_event:
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        qualname = f"{type(exc).__module__}.{type(exc).__qualname__}"
+        trace = f"Traceback (most recent call last):\n{frames}{qualname}: {message}"
+        if len(trace) > scrub.MAX_STACKTRACE:
+            trace = "…" + trace[-(scrub.MAX_STACKTRACE - 1) :]
+        span.add_event(
+            "exception",
+            {
+                "exception.type": qualname,
+                "exception.message": message,
+                "exception.stacktrace": trace,
+            },
+        )
 
 
 def metrics(

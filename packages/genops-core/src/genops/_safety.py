@@ -72,6 +72,18 @@ def report(exc: BaseException, where: str) -> None:
         raise exc
 
 
+def count_only(where: str) -> None:
+    """Count an internal error that the caller handled (no log, never re-raised)."""
+    with _lock:
+        _counts[where] = _counts.get(where, 0) + 1
+    hook = _counter_hook
+    if hook is not None:
+        try:
+            hook(where)
+        except Exception:
+            pass
+
+
 def error_counts() -> dict[str, int]:
     """Internal errors counted so far, by place."""
     with _lock:

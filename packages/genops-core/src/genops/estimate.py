@@ -6,6 +6,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from genops.usage import MAX_TOKENS
+
 
 @dataclass(frozen=True, slots=True)
 class RequestEstimate:
@@ -28,6 +30,8 @@ class RequestEstimate:
                 raise ValueError(
                     f"RequestEstimate.{name} must be an int >= 0 or None, got {value!r}"
                 )
+            if value is not None and value > MAX_TOKENS:  # bounded at the edge
+                object.__setattr__(self, name, MAX_TOKENS)
         if isinstance(self.texts, str):
             object.__setattr__(self, "texts", (self.texts,))
 

@@ -509,7 +509,7 @@ class GovernedUnit:
         _record.reconciliation(self, admission, settlement, actual, incomplete)
         _record.outcome(self, usage, cost, price_source, price_version)
         if error is not None:
-            _record.error(self.span, error)
+            _record.error(self.span, error, redact=self.redact)
         _record.metrics(self, usage, cost, duration, error)
         if self.rollup is not None:
             self.rollup.close()

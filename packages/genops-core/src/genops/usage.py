@@ -10,9 +10,23 @@ report them separately (Anthropic, Bedrock, Gemini) are summed on the way in.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
+
+log = logging.getLogger("genops")
+
+#: Most tokens one call may report (per count). Larger, negative or fractional counts
+#: are not usage but a provider or proxy bug: the unit is recorded incomplete and
+#: charged its reservation instead (see docs/reliability.md).
+MAX_TOKENS: Final = 10**12
+
+_warned: set[str] = set()
+
+
+class _OutOfRange(ValueError):
+    pass
 
 
 def _get(obj: Any, *names: str) -> Any:
@@ -30,10 +44,12 @@ def _get(obj: Any, *names: str) -> Any:
 def _int(value: Any) -> int:
     if value is None or isinstance(value, bool):
         return 0
-    if isinstance(value, int):
-        return max(value, 0)
     if isinstance(value, float) and value.is_integer():
-        return max(int(value), 0)
+        value = int(value)
+    if isinstance(value, int):
+        if not 0 <= value <= MAX_TOKENS:
+            raise _OutOfRange(f"token count {value} outside 0..{MAX_TOKENS}")
+        return value
     return 0
 
 
@@ -58,8 +74,8 @@ class Usage:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-            if value < 0:
-                raise ValueError(f"{name} must be >= 0, got {value}")
+            if not 0 <= value <= MAX_TOKENS:
+                raise ValueError(f"{name} must be within 0..{MAX_TOKENS}, got {value}")
 
     @property
     def total_tokens(self) -> int:
@@ -83,11 +99,23 @@ class Usage:
 
         Understands OpenAI Chat Completions and Responses, Anthropic Messages, LangChain
         ``usage_metadata``, Bedrock Converse and Gemini ``usageMetadata`` shapes.
+        A negative or absurd count (beyond :data:`MAX_TOKENS`) gives ``None`` — the
+        unit is then recorded incomplete — and is logged once per process.
         """
         if raw is None:
             return None
         if isinstance(raw, Usage):
             return raw
+        try:
+            return cls._parse(raw)
+        except _OutOfRange as exc:
+            if "range" not in _warned:
+                _warned.add("range")
+                log.warning("genops ignored provider usage (%s); units are flagged incomplete", exc)
+            return None
+
+    @classmethod
+    def _parse(cls, raw: Any) -> Usage | None:
         # OpenAI Chat Completions: prompt/completion tokens, *_details.
         prompt = _get(raw, "prompt_tokens")
         if prompt is not None:

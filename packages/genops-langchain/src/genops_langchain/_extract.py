@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from genops import Attribution
+from genops import adapter as kit
 from genops.providers import PROVIDER_ALIASES, normalize_provider
 
 #: Prefix of the LangChain ``metadata`` keys (and ``tags``) the handler reads attribution
@@ -84,19 +85,12 @@ def max_tokens(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | N
 
 
 def message_texts(messages: Sequence[Any]) -> list[str]:
-    """The text parts of chat messages (references, no copies or serialisation)."""
+    """Every text the chat messages send: content blocks of every type, tool calls and
+    their arguments, tool results (the kit's structural walk)."""
     texts: list[str] = []
     for message in messages:
-        content = getattr(message, "content", None)
-        if isinstance(content, str):
-            if content:
-                texts.append(content)
-        elif isinstance(content, list):
-            for block in content:
-                if isinstance(block, str):
-                    texts.append(block)
-                elif isinstance(block, Mapping) and isinstance(block.get("text"), str):
-                    texts.append(block["text"])
+        texts += kit.payload_texts(getattr(message, "content", None))
+        texts += kit.payload_texts(getattr(message, "tool_calls", None))
     return texts
 
 

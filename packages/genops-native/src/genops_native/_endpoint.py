@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 from genops import Usage
+from genops import adapter as kit
 
 Redact = Callable[[str], str]
 
@@ -117,64 +118,21 @@ def field_of(obj: Any, name: str) -> Any:
 
 
 def content_texts(content: Any) -> list[str]:
-    """The text parts of a message ``content`` (a string or a list of parts)."""
-    if isinstance(content, str):
-        return [content]
-    out: list[str] = []
-    if isinstance(content, Sequence):
-        for part in content:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            text = field_of(part, "text")
-            if isinstance(text, str):
-                out.append(text)
-            elif field_of(part, "type") == "tool_result":
-                out.extend(content_texts(field_of(part, "content")))
-    return out
+    """Every text of a message ``content`` or ``system`` value (all block types)."""
+    return kit.payload_texts(content)
 
 
 def redact_content(content: Any, redact: Redact) -> Any:
-    """A copy of ``content`` with every text part passed through ``redact``."""
-    if isinstance(content, str):
-        return redact(content)
-    if isinstance(content, list | tuple):
-        parts: list[Any] = []
-        for part in content:
-            if isinstance(part, str):
-                parts.append(redact(part))
-            elif isinstance(part, Mapping):
-                new = dict(part)
-                if isinstance(new.get("text"), str):
-                    new["text"] = redact(new["text"])
-                if new.get("type") == "tool_result" and "content" in new:
-                    new["content"] = redact_content(new["content"], redact)
-                parts.append(new)
-            else:
-                parts.append(part)
-        return parts
-    return content
+    """A copy of ``content`` with every text passed through ``redact``."""
+    return kit.redact_payload(content, redact)
 
 
 def redact_messages(messages: Any, redact: Redact) -> Any:
-    """A copy of a ``messages`` list with each message's text content redacted."""
-    if not isinstance(messages, list | tuple):
-        return messages
-    out: list[Any] = []
-    for message in messages:
-        if isinstance(message, Mapping) and "content" in message:
-            new = dict(message)
-            new["content"] = redact_content(new["content"], redact)
-            out.append(new)
-        else:
-            out.append(message)
-    return out
+    """A copy of a ``messages`` / ``input`` list with every text redacted: content,
+    tool calls and their arguments, tool results, every block type."""
+    return kit.redact_payload(messages, redact)
 
 
 def message_texts(messages: Any) -> list[str]:
     """All text of a ``messages`` list (for the token estimate and content policies)."""
-    texts: list[str] = []
-    if isinstance(messages, list | tuple):
-        for message in messages:
-            texts.extend(content_texts(field_of(message, "content")))
-    return texts
+    return kit.payload_texts(messages) if isinstance(messages, list | tuple) else []

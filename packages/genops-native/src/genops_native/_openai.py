@@ -13,7 +13,6 @@ from genops_native._endpoint import (
     Outcome,
     Redact,
     RequestInfo,
-    content_texts,
     field_of,
     given,
     int_or_none,
@@ -147,8 +146,7 @@ def _responses_texts(kwargs: Mapping[str, Any]) -> list[str]:
     if isinstance(data, str):
         texts.append(data)
     elif isinstance(data, list | tuple):
-        for item in data:
-            texts.extend(content_texts(field_of(item, "content")))
+        texts.extend(message_texts(data))  # every item type: messages, tool calls, outputs
     return texts
 
 

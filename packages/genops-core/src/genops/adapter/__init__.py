@@ -14,6 +14,8 @@ cost ownership             :class:`Claim`, :func:`current_claim`,
                            across threads and event loops
 streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
+request text               :func:`payload_texts`, :func:`redact_payload` — every
+                           string sent to a provider, for content policies
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
                            :func:`error_type`, :func:`record_error`
 =========================  ====================================================
@@ -21,6 +23,7 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
+from genops.adapter.payload import payload_texts, redact_payload
 from genops.adapter.streams import (
     AsyncStreamProxy,
     StreamFinalizer,
@@ -48,7 +51,9 @@ __all__ = [
     "error_type",
     "guard",
     "handoff",
+    "payload_texts",
     "record_error",
+    "redact_payload",
     "report",
     "safe_call",
     "should_raise",

@@ -31,6 +31,17 @@ from typing import Protocol, runtime_checkable
 #: per bucket sum on Redis, whose Lua numbers are doubles; unlimited on SQLite/memory).
 NANOS = 1_000_000_000
 
+#: Largest amount a claim, limit or settlement may carry (2**53 - 1: exact in every
+#: ledger, Redis' Lua doubles included — about 9 million USD in nano-dollars, or
+#: 9e15 tokens). Larger amounts are clamped to it, so an absurd estimate is denied by
+#: any budget instead of overflowing a ledger.
+MAX_AMOUNT = 2**53 - 1
+
+
+def bounded(amount: int) -> int:
+    """``amount`` clamped to ``0..MAX_AMOUNT``."""
+    return min(max(int(amount), 0), MAX_AMOUNT)
+
 
 class LedgerUnavailable(RuntimeError):
     """The ledger could not be reached or answered with an error (network, lock, disk).
@@ -38,6 +49,13 @@ class LedgerUnavailable(RuntimeError):
     Budget policies turn it into their ``on_ledger_error`` behaviour
     (``x_ledger_unavailable``); the ledger reconnects by itself on the next call.
     """
+
+
+def unavailable(where: str, exc: BaseException) -> LedgerUnavailable:
+    """A :class:`LedgerUnavailable` for ``where`` whose text never carries a credential."""
+    from genops.scrub import scrub_secrets
+
+    return LedgerUnavailable(f"{where}: {scrub_secrets(str(exc))}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +81,10 @@ class Claim:
     keep_for: float | None = None
     enforce: bool = True
     commit: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "limit", bounded(self.limit))
+        object.__setattr__(self, "amount", bounded(self.amount))
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from genops.ledger.base import (
     Reservation,
     Settled,
 )
+from genops.scrub import safe_url, scrub_secrets
 
 log = logging.getLogger("genops")
 T = TypeVar("T")
@@ -39,7 +40,7 @@ class GuardedLedger:
         if not retry_after >= 0:
             raise ValueError("retry_after must be >= 0 seconds")
         self.inner = ledger
-        self.url = ledger.url
+        self.url = safe_url(ledger.url)
         self.retry_after = float(retry_after)
         self._clock = clock
         self._lock = threading.Lock()
@@ -59,7 +60,7 @@ class GuardedLedger:
                 self.refused += 1
             raise LedgerUnavailable(
                 f"ledger {self.url} unavailable, retrying after {self.retry_after:g}s: "
-                f"{self._last_error}"
+                f"{scrub_secrets(str(self._last_error))}"
             )
         try:
             result = fn()
@@ -72,7 +73,11 @@ class GuardedLedger:
                 if should_log:
                     self._last_log = now
             if should_log:
-                log.warning("genops ledger unavailable (%d failures): %s", self.failures, exc)
+                log.warning(
+                    "genops ledger unavailable (%d failures): %s",
+                    self.failures,
+                    scrub_secrets(str(exc)),
+                )
             raise
         if self._last_error is not None:
             with self._lock:

@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from genops.ledger._sql import SQLLedgerBase, sorted_unique
-from genops.ledger.base import LedgerUnavailable
+from genops.ledger.base import unavailable
+from genops.scrub import safe_url
 
 _PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,40}")
 
@@ -57,7 +58,8 @@ class PostgresLedger(SQLLedgerBase):
                 "table_prefix must be a lowercase SQL identifier prefix like 'genops_'"
             )
         self._psycopg = psycopg
-        self.url = url
+        self._dsn = url
+        self.url = safe_url(url)  # recorded in messages: never the password
         self.consumption = f"{table_prefix}consumption"
         self.reservations = f"{table_prefix}reservations"
         self.markers = f"{table_prefix}markers"
@@ -70,7 +72,7 @@ class PostgresLedger(SQLLedgerBase):
         conn = getattr(self._local, "conn", None)
         if conn is not None and not conn.closed and self._local.pid == os.getpid():
             return conn
-        conn = self._psycopg.connect(self.url, connect_timeout=self._timeout, autocommit=True)
+        conn = self._psycopg.connect(self._dsn, connect_timeout=self._timeout, autocommit=True)
         with conn.cursor() as cur:
             # serialised: concurrent CREATE TABLE IF NOT EXISTS can race in PostgreSQL
             cur.execute("SELECT pg_advisory_lock(hashtextextended(%s, 0))", (self.consumption,))
@@ -120,7 +122,7 @@ class PostgresLedger(SQLLedgerBase):
             tx.__enter__()
         except errors as exc:
             self._drop()
-            raise LedgerUnavailable(f"Postgres ledger: {exc}") from exc
+            raise unavailable(f"Postgres ledger {self.url}", exc) from exc
         try:
             with conn.cursor() as cur:
                 for key in sorted_unique(keys):
@@ -132,7 +134,7 @@ class PostgresLedger(SQLLedgerBase):
         except errors as exc:
             self._exit(tx, exc)
             self._drop()
-            raise LedgerUnavailable(f"Postgres ledger: {exc}") from exc
+            raise unavailable(f"Postgres ledger {self.url}", exc) from exc
         except BaseException as exc:
             self._exit(tx, exc)
             raise
@@ -141,7 +143,7 @@ class PostgresLedger(SQLLedgerBase):
                 tx.__exit__(None, None, None)
             except errors as exc:
                 self._drop()
-                raise LedgerUnavailable(f"Postgres ledger: {exc}") from exc
+                raise unavailable(f"Postgres ledger {self.url}", exc) from exc
 
     def _exit(self, tx: Any, exc: BaseException) -> None:
         try:

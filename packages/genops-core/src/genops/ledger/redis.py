@@ -28,7 +28,9 @@ from genops.ledger.base import (
     Position,
     Reservation,
     Settled,
+    bounded,
 )
+from genops.scrub import safe_url, scrub_secrets
 
 # Shared Lua: drop expired reservations of a key, return (consumed, reserved).
 _POSITION = """
@@ -60,7 +62,8 @@ local now, ttl, id, n = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3], tonumber(
 local k, a = 0, 4
 local cs, out, failed = {}, {}, {}
 for i = 1, n do
-  local c = {limit=tonumber(ARGV[a+1]), amount=tonumber(ARGV[a+2]), nb=tonumber(ARGV[a+3]),
+  local c = {limit=tonumber(ARGV[a+1]), amount=tonumber(ARGV[a+2]), raw=ARGV[a+2],
+             nb=tonumber(ARGV[a+3]),
              keep=tonumber(ARGV[a+4]), enforce=ARGV[a+5] == '1', commit=ARGV[a+6] == '1',
              r=KEYS[k+1], ra=KEYS[k+2], rs=KEYS[k+3], cur=KEYS[k+4]}
   c.consumed, c.reserved = position(k + 4, c.nb, c.r, c.ra, c.rs, now)
@@ -81,13 +84,13 @@ local res = {1}
 for i = 1, n do
   local c = cs[i]
   if c.commit then
-    redis.call('INCRBY', c.cur, c.amount)
+    redis.call('INCRBY', c.cur, c.raw)
     if c.keep >= 0 then redis.call('PEXPIRE', c.cur, c.keep) end
     c.consumed = c.consumed + c.amount
   else
     redis.call('ZADD', c.r, now + ttl, id)
-    redis.call('HSET', c.ra, id, c.amount)
-    redis.call('INCRBY', c.rs, c.amount)
+    redis.call('HSET', c.ra, id, c.raw)
+    redis.call('INCRBY', c.rs, c.raw)
     -- idle reservation keys go away (every reservation in them has expired by then)
     local idle = math.floor(ttl * 2000) + 1000
     redis.call('PEXPIRE', c.r, idle); redis.call('PEXPIRE', c.ra, idle)
@@ -108,7 +111,7 @@ local now, id, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
 local k, a, found = 0, 3, 0
 local res = {}
 for i = 1, n do
-  local actual, nb = tonumber(ARGV[a+1]), tonumber(ARGV[a+2])
+  local actual, nb = ARGV[a+1], tonumber(ARGV[a+2])
   local keep, commit = tonumber(ARGV[a+3]), ARGV[a+4] == '1'
   local r, ra, rs, cur = KEYS[k+1], KEYS[k+2], KEYS[k+3], KEYS[k+4]
   if not commit then
@@ -171,7 +174,7 @@ class RedisLedger:
             import redis
         except ImportError as exc:  # pragma: no cover - exercised only without the extra
             raise ImportError("the Redis ledger needs `pip install genops-core[redis]`") from exc
-        self.url = url
+        self.url = safe_url(url)  # recorded in messages: never the password
         self.prefix = prefix
         self._errors: tuple[type[BaseException], ...] = (redis.RedisError, OSError)
         self._client = client or redis.Redis.from_url(
@@ -203,7 +206,7 @@ class RedisLedger:
         try:
             return script(keys=keys, args=args)
         except self._errors as exc:
-            raise LedgerUnavailable(f"Redis ledger {self.url}: {exc}") from exc
+            raise LedgerUnavailable(f"Redis ledger {self.url}: {scrub_secrets(str(exc))}") from exc
 
     def reserve(self, claims: Sequence[Claim], *, ttl: float, now: float) -> Reservation | Denied:
         rid = uuid.uuid4().hex
@@ -212,8 +215,8 @@ class RedisLedger:
         for c in claims:
             keys += self._keys(c.key, c.bucket, c.buckets)
             args += [
-                c.limit,
-                c.amount,
+                str(c.limit),
+                str(c.amount),
                 len(c.buckets),
                 self._keep_ms(c),
                 int(c.enforce),
@@ -235,7 +238,7 @@ class RedisLedger:
         args: list[Any] = [repr(now), reservation.id, len(reservation.claims)]
         for c, actual in zip(reservation.claims, actuals, strict=True):
             keys += self._keys(c.key, c.bucket, c.buckets)
-            args += [int(actual), len(c.buckets), self._keep_ms(c), int(c.commit)]
+            args += [str(bounded(actual)), len(c.buckets), self._keep_ms(c), int(c.commit)]
         res = self._call(self._settle, keys, args)
         positions = tuple(
             Position(int(res[2 * i]), int(res[1 + 2 * i]), c.limit)

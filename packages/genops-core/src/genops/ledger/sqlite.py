@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from genops.ledger._sql import SQLLedgerBase
-from genops.ledger.base import LedgerUnavailable
+from genops.ledger.base import LedgerUnavailable, unavailable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS genops_consumption (
@@ -128,14 +128,14 @@ class SQLiteLedger(SQLLedgerBase):
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             self._drop()
-            raise LedgerUnavailable(f"SQLite ledger {self.path}: {exc}") from exc
+            raise unavailable(f"SQLite ledger {self.path}", exc) from exc
         try:
             yield _SQLiteTx(db)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback(db)
             self._drop()
-            raise LedgerUnavailable(f"SQLite ledger {self.path}: {exc}") from exc
+            raise unavailable(f"SQLite ledger {self.path}", exc) from exc
         except BaseException:
             self._rollback(db)
             raise

@@ -29,6 +29,7 @@ from genops.ledger.base import NANOS, Claim, Position
 from genops.policy.base import BudgetAlert, BudgetState, UnitRequest
 from genops.policy.rules import ON_UNKNOWN_PRICE, SCOPE_FIELDS, _Rule, request_field, unknown_price
 from genops.policy.windows import Window, parse_duration
+from genops.scrub import scrub_secrets
 from genops.usage import Usage
 
 BUDGET_UNITS: Final = ("USD", "tokens")
@@ -105,7 +106,7 @@ class LedgerPolicy(_Rule):
             result,
             X_LEDGER_UNAVAILABLE,
             self.name,
-            f"ledger unavailable ({self.on_ledger_error}): {error}",
+            f"ledger unavailable ({self.on_ledger_error}): {scrub_secrets(str(error))}",
         )
 
     @abstractmethod

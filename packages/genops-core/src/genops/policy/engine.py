@@ -17,6 +17,7 @@ rate limits) reserved — all of a unit's claims in **one** atomic ledger call.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from genops.decision import (
     most_severe,
 )
 from genops.ledger import Denied, Ledger, LedgerUnavailable, Reservation, open_ledger
-from genops.ledger.base import Position
+from genops.ledger.base import Position, bounded
 from genops.ledger.guard import GuardedLedger
 from genops.policy.base import (
     Admission,
@@ -48,6 +49,8 @@ from genops.policy.budget import BudgetPolicy, LedgerPolicy, Plan
 from genops.policy.rules import ContentPolicy
 from genops.policy.windows import Clock, system_clock
 from genops.usage import Usage
+
+log = logging.getLogger("genops")
 
 if TYPE_CHECKING:
     from genops.audit import AuditLog
@@ -327,7 +330,10 @@ class Engine:
         claims = [p.claim for p in plans]
         try:
             outcome = self.ledger.reserve(claims, ttl=self.reservation_ttl, now=now)
-        except LedgerUnavailable as exc:
+        except Exception as exc:  # LedgerUnavailable, or a ledger bug: never admit undecided
+            if not isinstance(exc, LedgerUnavailable):  # decided as the ledger being down
+                _ledger_bug(exc)
+                exc = LedgerUnavailable(f"ledger error: {type(exc).__name__}")
             for plan in plans:
                 decisions.append(
                     apply_enforcement(plan.policy.ledger_unavailable(exc), plan.policy.enforcement)
@@ -363,6 +369,7 @@ class Engine:
             else 0
             for p in held.plans
         ]
+        actuals = [bounded(a) for a in actuals]
         try:
             settled = self.ledger.settle(held.reservation, actuals, now=self.clock())
         except LedgerUnavailable:  # logged by the guard; the charge cannot be recorded
@@ -489,6 +496,17 @@ class Engine:
         if self.audit is not None:
             self.audit.close()
         self.ledger.close()
+
+
+_ledger_bugs: list[str] = []
+
+
+def _ledger_bug(exc: BaseException) -> None:
+    """A ledger raised something else than LedgerUnavailable: logged once, counted."""
+    _safety.count_only("ledger reserve")
+    if not _ledger_bugs:
+        _ledger_bugs.append(type(exc).__name__)
+        log.error("genops ledger raised %s; decided as ledger unavailable", type(exc).__name__)
 
 
 def _compose(redactors: list[Callable[[str], str]]) -> Callable[[str], str] | None:

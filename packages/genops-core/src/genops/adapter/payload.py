@@ -1,0 +1,122 @@
+"""Every text a request sends to a provider, for content policies and redaction.
+
+    texts = payload_texts(kwargs["messages"])           # scan: system, user, assistant,
+    kwargs["messages"] = redact_payload(kwargs["messages"], unit.redact)   # tool calls...
+
+A content policy must see *all* of the request's text, not only ``content`` strings:
+OpenAI ``tool_calls[].function.arguments`` (a JSON string), tool results, Responses
+input items (``function_call_output.output``, ``reasoning`` summaries), Anthropic
+``tool_use.input`` (any JSON), ``tool_result`` content, documents, and whatever block
+types providers add next. So the walk is structural, not a list of known fields: every
+string value anywhere in mappings, sequences and SDK objects (pydantic ``model_dump``)
+is text, except the values of :data:`STRUCTURAL_KEYS` (identifiers and enums such as
+``role``, ``type``, ``id``) and inline binary data (``base64`` sources, ``data:`` URLs).
+
+:func:`redact_payload` returns a rewritten copy (the caller's objects are never
+mutated; SDK objects become plain dicts, which every SDK accepts as request input).
+A JSON string such as ``function.arguments`` stays valid JSON after redaction as long
+as the replacement template contains no quote or backslash (the default does not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+#: Keys whose string values are identifiers or enums, never user text.
+STRUCTURAL_KEYS: Final = frozenset(
+    {
+        "type",
+        "role",
+        "id",
+        "call_id",
+        "tool_call_id",
+        "tool_use_id",
+        "model",
+        "media_type",
+        "mime_type",
+        "status",
+        "signature",
+        "encrypted_content",
+        "format",
+        "detail",
+        "cache_control",
+        "file_id",
+    }
+)
+
+#: Deepest nesting walked (deeper values are left as they are and not scanned).
+MAX_DEPTH: Final = 64
+
+
+def _binary(key: str | None, value: str, parent: Mapping[str, Any] | None) -> bool:
+    if value.startswith("data:") and ";base64," in value[:100]:
+        return True
+    return key == "data" and parent is not None and parent.get("type") == "base64"
+
+
+def _plain(obj: Any) -> Any:
+    """SDK objects (pydantic models) as plain data; everything else unchanged."""
+    if isinstance(obj, str | bytes | int | float | bool | Mapping | list | tuple) or obj is None:
+        return obj
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        try:
+            return dump(exclude_none=True)
+        except Exception:  # an odd object: leave it alone
+            return obj
+    return obj
+
+
+def payload_texts(payload: Any) -> list[str]:
+    """Every user-text string inside ``payload`` (see module docs), in order."""
+    out: list[str] = []
+    _collect(payload, None, None, out, 0)
+    return out
+
+
+def _collect(
+    obj: Any, key: str | None, parent: Mapping[str, Any] | None, out: list[str], depth: int
+) -> None:
+    if depth > MAX_DEPTH:
+        return
+    obj = _plain(obj)
+    if isinstance(obj, str):
+        if obj and not _binary(key, obj, parent):
+            out.append(obj)
+    elif isinstance(obj, Mapping):
+        for k, v in obj.items():
+            if k not in STRUCTURAL_KEYS:
+                _collect(v, k if isinstance(k, str) else None, obj, out, depth + 1)
+    elif isinstance(obj, list | tuple):
+        for item in obj:
+            _collect(item, key, parent, out, depth + 1)
+
+
+def redact_payload(payload: Any, redact: Callable[[str], str]) -> Any:
+    """A copy of ``payload`` with every user-text string passed through ``redact``."""
+    return _rewrite(payload, None, None, redact, 0)
+
+
+def _rewrite(
+    obj: Any,
+    key: str | None,
+    parent: Mapping[str, Any] | None,
+    redact: Callable[[str], str],
+    depth: int,
+) -> Any:
+    if depth > MAX_DEPTH:
+        return obj
+    plain = _plain(obj)
+    if isinstance(plain, str):
+        return plain if not plain or _binary(key, plain, parent) else redact(plain)
+    if isinstance(plain, Mapping):
+        return {
+            k: v
+            if k in STRUCTURAL_KEYS
+            else _rewrite(v, k if isinstance(k, str) else None, plain, redact, depth + 1)
+            for k, v in plain.items()
+        }
+    if isinstance(plain, list | tuple):
+        return [_rewrite(item, key, parent, redact, depth + 1) for item in plain]
+    return obj
