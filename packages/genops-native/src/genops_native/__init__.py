@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from genops_native._anthropic import MESSAGES, MESSAGES_STREAM, wrap_stream_method
+from genops_native._bedrock import BedrockInstrumentation, hook_new_clients, instrument_client
 from genops_native._endpoint import Options
 from genops_native._openai import CHAT, EMBEDDINGS, RESPONSES
 from genops_native._patch import Instrumentation, Target, instrument
@@ -117,6 +118,26 @@ def instrument_anthropic(
     )
 
 
+def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
+    """Govern AWS Bedrock runtime calls (``converse``, ``converse_stream``, ``invoke_model``,
+    ``invoke_model_with_response_stream``) through botocore's event system.
+
+    ``client``: one ``boto3.client("bedrock-runtime")``; ``None``: every
+    ``bedrock-runtime`` client created from now on (what ``genops.init()`` does)::
+
+        handle = genops_native.instrument_bedrock(boto3.client("bedrock-runtime"))
+        handle.uninstrument()
+    """
+    if client is None:
+        return BedrockInstrumentation("new clients", hook_new_clients())
+    return BedrockInstrumentation("client", instrument_client(client))
+
+
+def _enable_bedrock(runtime: Any) -> BedrockInstrumentation:
+    """Entry point ``genops.integrations: bedrock`` (``genops.init()``)."""
+    return instrument_bedrock()
+
+
 def _enable_openai(runtime: Any) -> Instrumentation:
     """Entry point ``genops.integrations: openai`` (``genops.init()``)."""
     return instrument_openai()
@@ -131,10 +152,12 @@ __all__ = [
     "ANTHROPIC_TARGETS",
     "OPENAI_TARGETS",
     "PROVIDERS",
+    "BedrockInstrumentation",
     "DetectedProvider",
     "Instrumentation",
     "ProviderInfo",
     "detect_provider",
     "instrument_anthropic",
+    "instrument_bedrock",
     "instrument_openai",
 ]

@@ -142,18 +142,25 @@ def _watch(proxy: object, finalizer: StreamFinalizer) -> None:
 
 
 class SyncStreamProxy(_Proxy):
-    """A sync SDK stream (an iterator) that completes its call exactly once."""
+    """A sync SDK stream that completes its call exactly once.
+
+    The stream is an iterator, or an iterable whose ``__iter__`` yields the events
+    (botocore's ``EventStream``): it is iterated once, on the first read.
+    """
 
     def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
         super().__init__(wrapped)
         self._self_finalizer = finalizer
+        self._self_iterator: Any = wrapped if hasattr(wrapped, "__next__") else None
         _watch(self, finalizer)
 
     def __next__(self) -> Any:
         fin = self._self_finalizer
         while True:
             try:
-                item = self.__wrapped__.__next__()
+                if self._self_iterator is None:
+                    self._self_iterator = iter(self.__wrapped__)
+                item = self._self_iterator.__next__()
             except StopIteration:
                 fin.finish(None)
                 raise
