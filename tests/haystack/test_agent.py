@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from haystack.components.agents import Agent
 from haystack.components.generators.chat import OpenAIChatGenerator
@@ -15,21 +13,10 @@ import genops
 import genops_haystack
 from genops import attributes as A
 from tests.fakes import wire
-from tests.fakes.provider import FakeProvider, Reply
+from tests.fakes.provider import Reply
 from tests.langchain.conftest import tree
 
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider()
-
-
-@pytest.fixture
-def base_url(fake: FakeProvider) -> Iterator[str]:
-    with fake.serve() as url:
-        yield f"{url}/v1"
 
 
 def weather(city: str) -> str:

@@ -16,21 +16,9 @@ from haystack.utils import Secret
 import genops
 import genops_haystack
 from genops import attributes as A
-from tests.fakes.provider import FakeProvider
 from tests.langchain.conftest import tree
 
 MODEL = "gpt-4o-mini"
-
-
-@pytest.fixture
-def fake() -> FakeProvider:
-    return FakeProvider()
-
-
-@pytest.fixture
-def base_url(fake: FakeProvider) -> Iterator[str]:
-    with fake.serve() as url:
-        yield f"{url}/v1"
 
 
 @pytest.fixture
