@@ -20,6 +20,7 @@ CORE = "./packages/genops-core"
 NATIVE = "./packages/genops-native"
 LANGCHAIN = "./packages/genops-langchain"
 LLAMAINDEX = "./packages/genops-llamaindex"
+HAYSTACK = "./packages/genops-haystack"
 
 
 @nox.session(python=PYTHON)
@@ -104,6 +105,13 @@ def llamaindex(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def haystack(session: nox.Session) -> None:
+    """genops-haystack with haystack-ai (plus genops-native for the one-span-per-call test)."""
+    session.install(CORE, HAYSTACK, f"{NATIVE}[openai]", *TEST_DEPS, "httpx", "httpx2", "openai<3")
+    session.run("pytest", "tests/haystack", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check + ruff format --check over the whole repository."""
     session.install("ruff>=0.8")
@@ -113,14 +121,13 @@ def lint(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def types(session: nox.Session) -> None:
-    """mypy --strict on genops-core and genops-llamaindex."""
-    session.install(
-        f"{CORE}[prometheus]",
-        LLAMAINDEX,
-        "mypy>=1.13",
-        "types-PyYAML",
-        "redis>=5",
-        "psycopg[binary]>=3.2",
+    """mypy --strict on every package of the workspace (locked dependencies)."""
+    session.run_install(
+        "uv",
+        "sync",
+        "--locked",
+        f"--python={session.virtualenv.location}",
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
     )
     session.run("mypy")
 

@@ -77,7 +77,7 @@ class Call:
         self,
         endpoint: Endpoint,
         info: RequestInfo,
-        provider: str,
+        provider: str | None,
         unit: GovernedUnit | None,
         covering: Claim | None,
     ) -> None:
