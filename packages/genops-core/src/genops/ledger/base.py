@@ -141,6 +141,11 @@ class Ledger(Protocol):
         """The position of ``key`` over ``buckets`` (live reservations included)."""
         ...
 
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key the ledger holds consumption or live reservations for that starts
+        with ``prefix``, sorted (``genops budgets`` lists budget instances from them)."""
+        ...
+
     def close(self) -> None:
         """Release connections/files."""
         ...

@@ -93,5 +93,8 @@ class GuardedLedger:
     def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
         return self._call(lambda: self.inner.usage(key, buckets, limit, now=now))
 
+    def keys(self, prefix: str = "") -> list[str]:
+        return self._call(lambda: self.inner.keys(prefix))
+
     def close(self) -> None:
         self.inner.close()

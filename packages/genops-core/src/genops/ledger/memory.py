@@ -102,5 +102,11 @@ class MemoryLedger:
         with self._lock:
             return self._position(self._entry(key, now), buckets, limit)
 
+    def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(
+                k for k, e in self._keys.items() if k.startswith(prefix) and (e.buckets or e.held)
+            )
+
     def close(self) -> None:
         """Nothing to release."""

@@ -256,6 +256,18 @@ class RedisLedger:
         res = self._call(self._usage, keys, [repr(now), len(buckets)])
         return Position(int(res[0]), int(res[1]), limit)
 
+    def keys(self, prefix: str = "") -> list[str]:
+        p = self.prefix
+        found: set[str] = set()
+        try:
+            for kind in ("c", "r"):
+                for raw in self._client.scan_iter(match=f"{p}{kind}:{prefix}*", count=500):
+                    name = _text(raw)[len(p) + 2 :]
+                    found.add(name.rsplit(":", 1)[0] if kind == "c" else name)
+        except self._errors as exc:
+            raise LedgerUnavailable(f"redis ledger: {type(exc).__name__}") from None
+        return sorted(found)
+
     def close(self) -> None:
         try:
             self._client.close()
