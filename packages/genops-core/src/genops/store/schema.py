@@ -37,6 +37,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.trace import SpanKind
 
 from genops import attributes as A
 
@@ -122,7 +123,9 @@ def row(span: ReadableSpan) -> tuple[Any, ...]:
     ctx = span.context
     start = (span.start_time or 0) / 1e9
     end = (span.end_time or span.start_time or 0) / 1e9
-    rollup = A.ROLLUP_UNITS in a or a.get(A.GEN_AI_REQUEST_MODEL) is None
+    # a cost-bearing unit is a CLIENT span (genops.adapter.UnitRole "call"); a roll-up
+    # parent is INTERNAL and carries genops.rollup.* totals
+    rollup = A.ROLLUP_UNITS in a or span.kind is not SpanKind.CLIENT
     cost = a.get(A.COST_TOTAL)
     tokens = (0, 0, 0, 0, 0)
     if not rollup:  # a roll-up's usage belongs to the calls beneath it (never double count)
