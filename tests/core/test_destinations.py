@@ -132,3 +132,23 @@ def test_exporter_choice(monkeypatch):
 def test_shutdown_timeout_is_validated(make_genops):
     with pytest.raises(ValueError, match="shutdown_timeout must be > 0"):
         make_genops(shutdown_timeout=0)
+
+
+def test_failing_exports_are_reported_once_in_one_line(clean_env, tmp_path):
+    clean_env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"http://127.0.0.1:{_closed_port()}"
+    clean_env["OTEL_EXPORTER_OTLP_TIMEOUT"] = "0.2"  # seconds: each export gives up quickly
+    script = SCRIPT.replace(
+        'if sys.argv[3] == "shutdown":',
+        "for _ in range(3):\n"
+        "    genops.get_runtime().force_flush(5000)\n"
+        'if sys.argv[3] == "shutdown":',
+    )
+    assert script != SCRIPT
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "audit.jsonl"), "30", "shutdown"],
+        env=clean_env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, done.stderr
+    assert "telemetry export failed" in lines[0] and "collector unreachable?" in lines[0]

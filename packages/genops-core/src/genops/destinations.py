@@ -90,10 +90,13 @@ def _describe(exporter: Any) -> str:
     return f"{type(exporter).__name__} to {endpoint}" if endpoint else type(exporter).__name__
 
 
+_reported = threading.Event()
+
+
 class Reporting:
-    """Wraps a span or metric exporter: the first failure is logged in one line, later
-    ones are counted in :attr:`failures`; the wrapped exporter's own retry log lines are
-    suppressed while it exports."""
+    """Wraps a span or metric exporter: the first failure of any wrapped exporter in the
+    process is logged in one line, later ones are counted in :attr:`failures`; the
+    wrapped exporter's own retry log lines are suppressed while it exports."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -114,7 +117,8 @@ class Reporting:
         ok = getattr(result, "name", "") == "SUCCESS" or result is True
         if method == "export" and not ok:
             self.failures += 1
-            if self.failures == 1:
+            if not _reported.is_set():
+                _reported.set()
                 log.warning(
                     "genops: telemetry export failed (%s): collector unreachable? "
                     "Further failures are not logged.",
