@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 from tests.paths import REPO
-
-
-def _run(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k != "PYTEST_CURRENT_TEST" and not k.startswith("OTEL_")
-    }
-    env["GENOPS_LOCAL_STORE"] = str(tmp_path / "spend.db")
-    env["COLUMNS"] = "200"
-    return subprocess.run(args, capture_output=True, text=True, timeout=180, env=env, check=False)
+from tests.test_examples import run_offline as _run
 
 
 def test_genops_demo_shows_every_table(tmp_path):

@@ -31,8 +31,8 @@ def test_every_example_is_covered():
     assert {p.name for p in (REPO / "examples").glob("*.py")} == set(EXPECT)
 
 
-@pytest.mark.parametrize("name", sorted(EXPECT))
-def test_example_runs(name: str, tmp_path: Path):
+def run_offline(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``args`` as a user would: no OTEL_* variables, a fresh local store in tmp_path."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -40,10 +40,12 @@ def test_example_runs(name: str, tmp_path: Path):
     }
     env["GENOPS_LOCAL_STORE"] = str(tmp_path / "spend.db")
     env["COLUMNS"] = "200"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "examples" / name)],
-        capture_output=True, text=True, timeout=180, env=env, check=False,
-    )  # fmt: skip
+    return subprocess.run(args, capture_output=True, text=True, timeout=180, env=env, check=False)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECT))
+def test_example_runs(name: str, tmp_path: Path):
+    done = run_offline([sys.executable, str(REPO / "examples" / name)], tmp_path)
     assert done.returncode == 0, done.stderr
     for text in EXPECT[name]:
         assert text in done.stdout, (text, done.stdout[-3000:])
