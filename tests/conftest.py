@@ -17,6 +17,17 @@ from genops import _safety
 from genops import attributes as A
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Keep the default local spend store of every test run (and its subprocesses) out
+    of the user's home: one fresh file per run."""
+    import os
+    import tempfile
+
+    os.environ.setdefault(
+        "GENOPS_LOCAL_STORE", os.path.join(tempfile.mkdtemp(prefix="genops-tests-"), "spend.db")
+    )
+
+
 class Telemetry:
     """Finished spans and collected metrics of one test."""
 

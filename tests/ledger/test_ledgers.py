@@ -165,3 +165,17 @@ def test_redis_reservation_keys_expire_when_idle(redis_url: str) -> None:
     ledger.settle(r, [1], now=NOW)
     client.close()
     ledger.close()
+
+
+def test_keys_lists_held_and_consumed_instances(make_ledger: Callable[[], Ledger]) -> None:
+    ledger = make_ledger()
+    assert ledger.keys("budget:spend|") == []
+    held = reserve(ledger, [claim("budget:spend|team=a"), claim("budget:spend|team=b")])
+    other = reserve(ledger, [claim("budget:other|team=a")])
+    assert ledger.keys("budget:spend|") == ["budget:spend|team=a", "budget:spend|team=b"]
+    ledger.settle(held, [5, 0], now=NOW + 1)  # a consumed and b reserved-then-zero
+    ledger.release(other, now=NOW + 1)
+    held_keys = ledger.keys("budget:spend|")
+    assert "budget:spend|team=a" in held_keys
+    every = ledger.keys("")
+    assert every and all(k.startswith("budget:") for k in every)

@@ -75,6 +75,8 @@ class AuditSink(Protocol):
         policy: str | None = None,
         team: str | None = None,
         limit: int = 100,
+        project: str | None = None,
+        customer_id: str | None = None,
     ) -> list[dict[str, Any]]: ...
 
     def close(self) -> None: ...
@@ -121,9 +123,14 @@ class JsonlSink:
         policy: str | None = None,
         team: str | None = None,
         limit: int = 100,
+        project: str | None = None,
+        customer_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first."""
-        filters = {"result": result, "policy": policy, "team": team}
+        filters = {
+            "result": result, "policy": policy, "team": team, "project": project,
+            "customer_id": customer_id,
+        }  # fmt: skip
         found = [r for r in self._read() if _match(r, since, filters)]
         return found[::-1][:limit]
 
@@ -180,13 +187,18 @@ class SQLiteSink:
         policy: str | None = None,
         team: str | None = None,
         limit: int = 100,
+        project: str | None = None,
+        customer_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first."""
         where, args = ["1=1"], []  # type: list[str], list[Any]
         if since is not None:
             where.append("ts >= ?")
             args.append(since)
-        for col, value in (("result", result), ("policy", policy), ("team", team)):
+        for col, value in (
+            ("result", result), ("policy", policy), ("team", team), ("project", project),
+            ("customer_id", customer_id),
+        ):  # fmt: skip
             if value is not None:
                 where.append(f"{col} = ?")
                 args.append(value)

@@ -8,6 +8,7 @@ built are flushed) — and logs that it did. Code that ran ``governed()`` before
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -20,6 +21,7 @@ from opentelemetry.trace import TracerProvider
 
 from genops import _safety
 from genops import attributes as A
+from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
 from genops.attribution import Attribution
 from genops.cardinality import DEFAULT_LIMIT, DEFAULT_OVERFLOW, LabelGuard
@@ -60,7 +62,15 @@ class GenOps:
         metric_label_overflow: str = DEFAULT_OVERFLOW,
         semconv_latest: bool | None = None,
         providers: Mapping[str, str] | ProviderMap | None = None,
+        exporter: str | None = None,
+        local_store: bool | str | Path | None = None,
+        shutdown_timeout: float | None = None,
     ) -> None:
+        self.shutdown_timeout = parse_timeout(
+            shutdown_timeout
+            if shutdown_timeout is not None
+            else os.environ.get(ENV_SHUTDOWN_TIMEOUT)
+        )
         if not isinstance(service_name, str) or not service_name:
             raise ValueError("service_name must be a non-empty string")
         if not isinstance(environment, str) or not environment:
@@ -86,7 +96,7 @@ class GenOps:
         self.capture_content = self.content_capture is not ContentCapture.NO_CONTENT
         #: Provider resolution (:func:`genops.resolve_provider`) with the user's map.
         self.providers = ProviderResolver(provider_map_from(providers), self.prices)
-        tp, mp, owned = resolve_providers(
+        tp, mp, owned, store = resolve_providers(
             tracer_provider,
             meter_provider,
             service_name=service_name,
@@ -94,7 +104,11 @@ class GenOps:
             metrics_exporters=exporters,
             prometheus_host=prometheus_host,
             prometheus_port=prometheus_port,
+            exporter=exporter,
+            local_store=local_store,
         )
+        #: the local spend store's span processor, when genops writes one
+        self.store_processor = store
         self.tracer_provider = tp
         self.meter_provider = mp
         self._owned_providers = owned
@@ -124,22 +138,35 @@ class GenOps:
             if callable(flush):
                 flush(timeout_millis)
 
-    def shutdown(self) -> None:
-        """Disable integrations, flush, and shut down the providers genops built."""
+    def shutdown(self, timeout: float | None = None) -> None:
+        """Disable integrations; close the policy engine (audit, ledger) and flush the
+        local store first; then flush and shut down the telemetry providers genops
+        built — all within ``timeout`` seconds (default ``self.shutdown_timeout``)."""
+        deadline = Deadline(self.shutdown_timeout if timeout is None else parse_timeout(timeout))
         for item in self.integrations:
             with _safety.guard(f"disable integration {item.name}"):
                 item.disable()
         self.integrations = []
-        with _safety.guard("flush"):
-            self.force_flush()
-        for provider in self._owned_providers:
-            with _safety.guard("provider shutdown"):
-                provider.shutdown()
-        self._owned_providers = []
         close = getattr(self.engine, "close", None)
         if callable(close):
             with _safety.guard("policy engine close"):
-                close()
+                deadline.run("audit and ledger", close)
+        store, self.store_processor = self.store_processor, None
+        if store is not None:
+            with _safety.guard("local store flush"):
+                deadline.run("local store", lambda: store.force_flush())
+        owned, self._owned_providers = self._owned_providers, []
+
+        def telemetry() -> None:
+            self.force_flush(int(deadline.remaining() * 1000))
+            for provider in owned:
+                provider.shutdown()
+            if store is not None and not owned:
+                store.shutdown()
+
+        with _safety.guard("telemetry flush"):
+            deadline.run("telemetry", telemetry)
+        deadline.report()
 
 
 _lock = threading.RLock()
@@ -200,6 +227,9 @@ def init(
     metric_label_limit: int | None = None,
     metric_label_overflow: str | None = None,
     providers: Mapping[str, str] | ProviderMap | None = None,
+    exporter: str | None = None,
+    local_store: bool | str | Path | None = None,
+    shutdown_timeout: float | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -234,6 +264,14 @@ def init(
     - ``providers``: host (or glob) → provider for gateways and proxies, e.g.
       ``{"llm.internal.example": "openai", "*.azure-api.net": "azure.ai.openai"}``;
       default ``GENOPS_PROVIDERS`` (``host=provider,...``). See :mod:`genops.providers`.
+    - ``exporter``: ``"otlp"``, ``"console"``, ``"none"`` (comma-separated) for the traces
+      and metrics genops' own providers send; default: ``OTEL_{TRACES,METRICS}_EXPORTER``,
+      else OTLP when ``OTEL_EXPORTER_OTLP_*ENDPOINT`` is set, else nothing on the network.
+    - ``local_store``: the local spend store (``genops report``): ``True``, ``False`` or
+      a file path; default ``GENOPS_LOCAL_STORE``, else on exactly when traces have no
+      network exporter.
+    - ``shutdown_timeout``: seconds :func:`shutdown` and interpreter exit may take at most
+      (``GENOPS_SHUTDOWN_TIMEOUT``, default 5).
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
@@ -299,6 +337,9 @@ def init(
             metric_label_limit=label_limit,
             metric_label_overflow=label_overflow,
             providers=provider_map,
+            exporter=exporter,
+            local_store=local_store,
+            shutdown_timeout=shutdown_timeout,
         )
         _set_runtime(rt)
     if instrument:
@@ -344,10 +385,15 @@ def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
     return loader.build_engine(policy, ledger=ledger)
 
 
-def shutdown() -> None:
-    """Flush telemetry, disable integrations and release everything ``init`` set up."""
+def shutdown(timeout: float | None = None) -> None:
+    """Disable integrations, flush genops' durable state (audit, ledger, local store),
+    then telemetry — never longer than ``timeout`` seconds (``init(shutdown_timeout=)``,
+    default 5). Also runs at interpreter exit."""
     with _lock:
         rt = _runtime
         _set_runtime(None)
     if rt is not None:
-        rt.shutdown()
+        rt.shutdown(timeout)
+
+
+atexit.register(shutdown)

@@ -3,34 +3,36 @@
 Provider choice in :func:`genops.init`: the providers passed in, else the global ones
 when an SDK provider is installed, else new SDK providers built here from the
 standard environment (``OTEL_TRACES_EXPORTER`` / ``OTEL_METRICS_EXPORTER``:
-``otlp`` (default), ``console`` or ``none``, and for metrics ``prometheus`` (a scrape
+``otlp``, ``console`` or ``none``, and for metrics ``prometheus`` (a scrape
 endpoint, see :mod:`genops._prometheus`); ``OTEL_EXPORTER_OTLP_PROTOCOL``:
 ``http/protobuf`` (default) or ``grpc``; endpoints and headers as the OTLP
 exporters read them), with a ``BatchSpanProcessor`` — and installed as the globals.
+With nothing configured, traces go to the local spend store and no network
+connection is opened (:mod:`genops.destinations`). Providers built here do not
+register the SDK's unbounded exit hook: :func:`genops.shutdown` bounds it.
 """
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider, _Gauge
+from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Tracer, TracerProvider
 
 from genops import attributes as A
 from genops._version import __version__
+from genops.destinations import Reporting, exporter_names, local_store_path
+from genops.store.exporter import store_processor
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
 #: OTEL_METRICS_EXPORTER / init(metrics_exporter=...) values genops builds readers for.
 METRICS_EXPORTERS = ("otlp", "prometheus", "console", "none")
-
-
-def _exporter_names(kind: str) -> list[str]:
-    raw = os.environ.get(f"OTEL_{kind}_EXPORTER", "otlp")
-    return [n.strip().lower() for n in raw.split(",") if n.strip()]
 
 
 def _protocol(kind: str) -> str:
@@ -40,8 +42,15 @@ def _protocol(kind: str) -> str:
     ).lower()
 
 
-def build_tracer_provider(service_name: str, environment: str) -> TracerProvider:
-    """An SDK tracer provider configured from the standard OTel environment variables."""
+def build_tracer_provider(
+    service_name: str,
+    environment: str,
+    *,
+    exporter: str | None = None,
+    local_store: SpanProcessor | None = None,
+) -> TracerProvider:
+    """An SDK tracer provider configured from the standard OTel environment variables
+    (``exporter`` overrides ``OTEL_TRACES_EXPORTER``), with the ``local_store`` processor."""
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
@@ -49,13 +58,13 @@ def build_tracer_provider(service_name: str, environment: str) -> TracerProvider
     resource = Resource.create(
         {"service.name": service_name, "deployment.environment.name": environment}
     )
-    provider = SdkTracerProvider(resource=resource)
-    for name in _exporter_names("TRACES"):
-        exporter: SpanExporter
-        if name == "none":
-            continue
+    provider = SdkTracerProvider(resource=resource, shutdown_on_exit=False)
+    if local_store is not None:
+        provider.add_span_processor(local_store)
+    for name in exporter_names("TRACES", exporter):
+        span_exporter: SpanExporter
         if name == "console":
-            exporter = ConsoleSpanExporter()
+            span_exporter = ConsoleSpanExporter()
         elif name == "otlp":
             if _protocol("TRACES") == "grpc":
                 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -63,12 +72,12 @@ def build_tracer_provider(service_name: str, environment: str) -> TracerProvider
                 from opentelemetry.exporter.otlp.proto.http.trace_exporter import (  # type: ignore[assignment]
                     OTLPSpanExporter,
                 )
-            exporter = OTLPSpanExporter()
+            span_exporter = Reporting(OTLPSpanExporter())  # type: ignore[assignment]
         else:
             raise ValueError(
                 f"OTEL_TRACES_EXPORTER: unsupported exporter {name!r} (otlp, console, none)"
             )
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(span_exporter))
     return provider
 
 
@@ -76,12 +85,14 @@ def build_meter_provider(
     service_name: str,
     environment: str,
     *,
+    exporter: str | None = None,
     exporters: list[str] | None = None,
     prometheus_host: str | None = None,
     prometheus_port: int | None = None,
 ) -> MeterProvider:
     """An SDK meter provider configured from the standard OTel environment variables
-    (``exporters`` given: those instead of ``OTEL_METRICS_EXPORTER``)."""
+    (``exporters`` given: those instead of ``OTEL_METRICS_EXPORTER``; ``exporter``
+    overrides it for genops' own providers)."""
     from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
     from opentelemetry.sdk.metrics.export import (
         ConsoleMetricExporter,
@@ -95,8 +106,8 @@ def build_meter_provider(
         {"service.name": service_name, "deployment.environment.name": environment}
     )
     readers: list[MetricReader] = []
-    for name in exporters if exporters is not None else _exporter_names("METRICS"):
-        exporter: MetricExporter
+    for name in exporters if exporters is not None else exporter_names("METRICS", exporter):
+        metric_exporter: MetricExporter
         if name == "none":
             continue
         if name == "prometheus":
@@ -105,7 +116,7 @@ def build_meter_provider(
             readers.append(serving_reader(prometheus_host, prometheus_port))
             continue
         if name == "console":
-            exporter = ConsoleMetricExporter()
+            metric_exporter = ConsoleMetricExporter()
         elif name == "otlp":
             if _protocol("METRICS") == "grpc":
                 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import (
@@ -115,14 +126,14 @@ def build_meter_provider(
                 from opentelemetry.exporter.otlp.proto.http.metric_exporter import (  # type: ignore[assignment]
                     OTLPMetricExporter,
                 )
-            exporter = OTLPMetricExporter()
+            metric_exporter = Reporting(OTLPMetricExporter())  # type: ignore[assignment]
         else:
             raise ValueError(
                 f"OTEL_METRICS_EXPORTER: unsupported exporter {name!r} "
                 "(otlp, prometheus, console, none)"
             )
-        readers.append(PeriodicExportingMetricReader(exporter))
-    return SdkMeterProvider(resource=resource, metric_readers=readers)
+        readers.append(PeriodicExportingMetricReader(metric_exporter))
+    return SdkMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
 
 
 def _is_sdk(provider: Any) -> bool:
@@ -138,19 +149,30 @@ def resolve_providers(
     metrics_exporters: list[str] | None = None,
     prometheus_host: str | None = None,
     prometheus_port: int | None = None,
-) -> tuple[TracerProvider, MeterProvider, list[Any]]:
-    """Pick or build the providers; returns those built here (genops owns their shutdown).
+    exporter: str | None = None,
+    local_store: bool | str | Path | None = None,
+) -> tuple[TracerProvider, MeterProvider, list[Any], SpanProcessor | None]:
+    """Pick or build the providers; returns those built here (genops owns their shutdown)
+    and the local store's span processor, if any.
 
     ``metrics_exporters`` (from ``init(metrics_exporter=...)``) always builds a meter
     provider, even when a global SDK one is installed.
     """
     owned: list[Any] = []
+    store: SpanProcessor | None = None
+    if tracer_provider is not None and local_store not in (None, False):
+        store = add_store(tracer_provider, local_store)
     if tracer_provider is None:
         current = trace.get_tracer_provider()
         if _is_sdk(current):
             tracer_provider = current
         else:
-            tracer_provider = build_tracer_provider(service_name, environment)
+            names = exporter_names("TRACES", exporter)
+            path = local_store_path(local_store, network_traces="otlp" in names)
+            store = store_processor(path) if path is not None else None
+            tracer_provider = build_tracer_provider(
+                service_name, environment, exporter=exporter, local_store=store
+            )
             trace.set_tracer_provider(tracer_provider)
             owned.append(tracer_provider)
     if meter_provider is None:
@@ -161,6 +183,7 @@ def resolve_providers(
             meter_provider = build_meter_provider(
                 service_name,
                 environment,
+                exporter=exporter,
                 exporters=metrics_exporters,
                 prometheus_host=prometheus_host,
                 prometheus_port=prometheus_port,
@@ -168,7 +191,20 @@ def resolve_providers(
             if not _is_sdk(current_m):
                 metrics.set_meter_provider(meter_provider)
             owned.append(meter_provider)
-    return tracer_provider, meter_provider, owned
+    return tracer_provider, meter_provider, owned, store
+
+
+def add_store(
+    tracer_provider: TracerProvider, local_store: bool | str | Path
+) -> SpanProcessor | None:
+    """Keep the local store beside the caller's own pipeline (``init(local_store=...)``)."""
+    path = local_store_path(local_store, network_traces=False)
+    add = getattr(tracer_provider, "add_span_processor", None)
+    if path is None or not callable(add):
+        return None
+    processor = store_processor(path)
+    add(processor)
+    return processor
 
 
 def _duration_histogram(meter: Meter, name: str, description: str) -> Histogram:

@@ -143,6 +143,16 @@ class SQLLedgerBase(ABC):
             self._expire(tx, [key], now)
             return self._position(tx, key, buckets, limit)
 
+    def keys(self, prefix: str = "") -> list[str]:
+        n = len(prefix)
+        with self.transaction([]) as tx:
+            rows = tx.run(
+                f"SELECT key FROM {self.consumption} WHERE substr(key, 1, ?) = ? UNION "
+                f"SELECT key FROM {self.reservations} WHERE substr(key, 1, ?) = ?",
+                (n, prefix, n, prefix),
+            )
+        return sorted({str(r[0]) for r in rows})
+
 
 def sorted_unique(keys: Sequence[str]) -> Iterator[str]:
     """Keys in one global order (advisory locks taken in order cannot deadlock)."""

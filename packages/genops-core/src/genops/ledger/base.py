@@ -168,6 +168,10 @@ class Ledger(Protocol):
         every process sharing the ledger). It lives ``keep_for`` seconds (None: forever).
         Budget alerts use it to fire each threshold once per budget instance and window.
         """
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """Every key the ledger holds consumption or live reservations for that starts
+        with ``prefix``, sorted (``genops budgets`` lists budget instances from them)."""
         ...
 
     def close(self) -> None:

@@ -104,5 +104,8 @@ class GuardedLedger:
             return True
         return self._call(lambda: bool(mark(marker, keep_for=keep_for, now=now)))
 
+    def keys(self, prefix: str = "") -> list[str]:
+        return self._call(lambda: self.inner.keys(prefix))
+
     def close(self) -> None:
         self.inner.close()

@@ -112,5 +112,11 @@ class MemoryLedger:
             self._markers[marker] = None if keep_for is None else now + keep_for
             return True
 
+    def keys(self, prefix: str = "") -> list[str]:
+        with self._lock:
+            return sorted(
+                k for k, e in self._keys.items() if k.startswith(prefix) and (e.buckets or e.held)
+            )
+
     def close(self) -> None:
         """Nothing to release."""

@@ -266,6 +266,18 @@ class RedisLedger:
         except self._errors as exc:
             raise LedgerUnavailable(f"Redis ledger {self.url}: {exc}") from exc
 
+    def keys(self, prefix: str = "") -> list[str]:
+        p = self.prefix
+        found: set[str] = set()
+        try:
+            for kind in ("c", "r"):
+                for raw in self._client.scan_iter(match=f"{p}{kind}:{prefix}*", count=500):
+                    name = _text(raw)[len(p) + 2 :]
+                    found.add(name.rsplit(":", 1)[0] if kind == "c" else name)
+        except self._errors as exc:
+            raise LedgerUnavailable(f"redis ledger: {type(exc).__name__}") from None
+        return sorted(found)
+
     def close(self) -> None:
         try:
             self._client.close()

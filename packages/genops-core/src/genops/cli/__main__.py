@@ -1,0 +1,5 @@
+"""``python -m genops.cli``."""
+
+from genops.cli import main
+
+raise SystemExit(main())
