@@ -90,9 +90,10 @@ def test_gateway_base_url_rag_query(
         answer = index.as_query_engine(llm=llm, similarity_top_k=1).query("Where?")
     assert answer.response == "Hello!"
     assert fake.request_count == 1
-    # a private gateway: the SDK layer cannot know whose prices apply
-    _assert_one(telemetry, "gateway", False, others=1, priced=False)
+    # a private gateway: the LlamaIndex unit's provider (openai) prices the SDK's call
+    _assert_one(telemetry, "gateway", False, others=1, priced=True)
     chat = telemetry.span(f"chat {MODEL}")
+    assert chat.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
     assert chat.attributes[A.GEN_AI_USAGE_OUTPUT_TOKENS] == 7
     assert telemetry.span("RetrieverQueryEngine.query").attributes[A.ROLLUP_UNITS] == 2
 
