@@ -61,8 +61,9 @@ def test_streaming_chat_engine(
     assert parent_of(chat, spans).name == "CompactAndRefine.synthesize"
     synth = telemetry.span("CompactAndRefine.synthesize")
     assert synth.attributes[A.ROLLUP_UNITS] == 1 and synth.end_time >= chat.end_time
-    # documented limit: the chat engine's own span ends before its stream is read
-    assert root.attributes[A.ROLLUP_UNITS] == 1  # the retrieval embedding only
+    # documented limit: the chat engine reads its stream in a thread, so its own span may
+    # end before the streamed call does (then its roll-up holds the retrieval embedding only)
+    assert root.attributes[A.ROLLUP_UNITS] in (1, 2)
     assert len(instrumented.instrumentation.tree) == 0
 
 
