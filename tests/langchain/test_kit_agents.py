@@ -16,7 +16,7 @@ from langchain_core.tools import tool
 import genops
 from genops import attributes as A
 from genops_langchain import GenOpsCallbackHandler
-from tests.langchain.conftest import tree
+from tests.langchain.conftest import native_chat_openai, tree
 from tests.langchain.fakes import FakeChat, answer
 
 langchain_agents = pytest.importorskip("langchain.agents")
@@ -82,19 +82,8 @@ def provider() -> ToolThenAnswer:
 
 @pytest.fixture
 def chat(provider: ToolThenAnswer) -> Iterator[ChatOpenAI]:
-    transport = httpx.MockTransport(provider)
-    handle = genops_native.instrument_openai()
-    try:
-        yield ChatOpenAI(
-            model="gpt-4o-mini",
-            api_key="sk-test",
-            base_url="https://api.openai.com/v1",
-            max_retries=0,
-            http_client=httpx.Client(transport=transport),
-            http_async_client=httpx.AsyncClient(transport=transport),
-        )
-    finally:
-        handle.uninstrument()
+    with native_chat_openai(provider) as model:
+        yield model
 
 
 def cost_bearing(telemetry):

@@ -16,6 +16,7 @@ import pytest
 from langchain_core.prompts import ChatPromptTemplate
 
 from genops import attributes as A
+from tests.langchain.conftest import native_chat_openai
 from tests.spec import assert_compliant
 
 pytest.importorskip("langchain_openai")
@@ -88,20 +89,8 @@ def provider() -> Provider:
 
 @pytest.fixture
 def chat(provider: Provider) -> Iterator[ChatOpenAI]:
-    transport = httpx.MockTransport(provider)
-    handle = genops_native.instrument_openai()
-    try:
-        yield ChatOpenAI(
-            model="gpt-4o-mini",
-            api_key="sk-test",
-            base_url="https://api.openai.com/v1",
-            stream_usage=True,
-            max_retries=0,
-            http_client=httpx.Client(transport=transport),
-            http_async_client=httpx.AsyncClient(transport=transport),
-        )
-    finally:
-        handle.uninstrument()
+    with native_chat_openai(provider, stream_usage=True) as model:
+        yield model
 
 
 def _cost_bearing(telemetry):
