@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from genops import attributes as A
+from genops.adapter import payload_texts
 
 #: Class-name prefixes → ``gen_ai.provider.name`` (longest match first).
 PROVIDERS: dict[str, str] = {
@@ -97,23 +98,26 @@ def max_tokens_of(instance: Any, inputs: Mapping[str, Any] | None) -> int | None
 
 
 def texts(inputs: Mapping[str, Any] | None) -> list[str]:
-    """The texts a generator/embedder is about to send (messages, prompt, text, documents)."""
-    if not inputs:
-        return []
-    out: list[str] = []
-    for key in ("prompt", "text", "system_prompt"):
-        value = inputs.get(key)
-        if isinstance(value, str):
-            out.append(value)
+    """The texts a generator/embedder is about to send: prompt / text strings, every
+    text of the messages (tool calls and results too), documents' content."""
+    inputs = inputs or {}
+    out = [v for k in ("prompt", "text", "system_prompt") if isinstance(v := inputs.get(k), str)]
     for item in inputs.get("messages") or ():
-        text = getattr(item, "text", None)
-        if isinstance(text, str):
-            out.append(text)
-    for doc in inputs.get("documents") or ():
-        content = getattr(doc, "content", None)
-        if isinstance(content, str):
-            out.append(content)
-    return out
+        out += payload_texts(content_of(item))
+    docs = (getattr(d, "content", None) for d in inputs.get("documents") or ())
+    return out + [c for c in docs if isinstance(c, str)]
+
+
+def content_of(message: Any) -> Any:
+    """A ``ChatMessage``'s content parts as plain data (text, tool calls, results)."""
+    to_dict = getattr(message, "to_dict", None)
+    return to_dict().get("content") if callable(to_dict) else message
+
+
+def streams(instance: Any, inputs: Mapping[str, Any] | None) -> bool:
+    """True when the run streams (a streaming callback at run time or from init)."""
+    cb = (inputs or {}).get("streaming_callback") or getattr(instance, "streaming_callback", None)
+    return cb is not None
 
 
 def reported(outputs: Any) -> tuple[Any, str | None, list[str]]:
