@@ -87,6 +87,7 @@ async def test_api_openai_com_sync_async_streamed(layers, telemetry, fake) -> No
         run()
         unit = assert_one(telemetry, mode, streamed=streamed)
         assert unit.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
+        assert unit.attributes[A.SERVER_ADDRESS] == "api.openai.com"  # a known host
     assert chunks
     telemetry.exporter.clear()
     await pipeline(generator(fake)).run_async(MESSAGES)
@@ -103,9 +104,13 @@ def test_gateway_style_base_url(layers, telemetry, fake, base_url) -> None:
     assert fake.request_count == 1
     unit = assert_one(telemetry, "gateway", streamed=False)
     assert unit.attributes[A.GEN_AI_PROVIDER_NAME] == "openai"
+    assert unit.attributes[A.SERVER_ADDRESS] == "127.0.0.1"
+    assert unit.attributes["genops.provider.source"] == "framework"  # inferred, and says so
 
 
 def test_known_gateway_host(layers, telemetry, fake) -> None:
     """groq's OpenAI-compatible endpoint: the SDK layer's detected provider is kept."""
     pipeline(generator(fake, "https://api.groq.com/openai/v1")).run(MESSAGES)
-    assert_one(telemetry, "groq", streamed=False, priced=False)
+    unit = assert_one(telemetry, "groq", streamed=False, priced=False)
+    assert unit.attributes[A.GEN_AI_PROVIDER_NAME] == "groq"
+    assert unit.attributes[A.SERVER_ADDRESS] == "api.groq.com"

@@ -25,6 +25,7 @@ from haystack.tracing import utils as tracing_utils
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+import genops
 from genops import GenOps, PolicyViolationError, RequestEstimate
 from genops import adapter as kit
 from genops import attributes as A
@@ -120,16 +121,19 @@ class GenOpsSpan(tracing.Span):
         call = self._call or {}
         instance = call.get("instance")
         type_name = call.get("type") or type(instance).__name__
-        op = call["op"]
+        op, model = call["op"], C.model_of(instance)
         try:
+            resolved = genops.resolve_provider(
+                base_url=C.base_url(instance), hint=C.provider(type_name), model=model
+            )
             node = self._tracer.tree.start_call(
                 self.run_id,
                 self._parent_id(),
                 operation_name=call.get("name") or type_name,
                 operation_type="embedding" if op == A.OP_EMBEDDINGS else "inference",
                 gen_ai_operation=op,
-                provider=C.provider(type_name),
-                model=C.model_of(instance),
+                provider=resolved.name,
+                model=model,
                 request=RequestEstimate(
                     max_output_tokens=0
                     if op == A.OP_EMBEDDINGS
@@ -139,6 +143,7 @@ class GenOpsSpan(tracing.Span):
                 attributes={
                     "haystack.component.type": type_name,
                     A.GEN_AI_REQUEST_STREAM: C.streams(instance, inputs),
+                    **resolved.attributes(),
                 },
                 bind_claim=False,
             )
