@@ -94,7 +94,8 @@ class PolicyCheck:
         return attrs
 
     def error(self) -> PolicyViolationError:
-        """The error a blocked call raises (also when it proceeds: for messages)."""
+        """The :class:`genops.PolicyViolationError` of this decision (what
+        :meth:`raise_for_decision` raises; adapters may raise a subclass)."""
         return PolicyViolationError(self.decision, operation_name=self.request.operation_name)
 
     def raise_for_decision(self) -> None:
