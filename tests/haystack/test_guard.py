@@ -109,6 +109,8 @@ def test_prompt_input_and_tool_messages(make_genops, telemetry) -> None:
     assert out[0].tool_calls[0].arguments == {"to": "[REDACTED:email]"}
     assert out[0].tool_calls[0].id == "c1" and out[1].tool_call_result.result == "ok"
     assert guard.run() == {}
+    with pytest.raises(ValueError):
+        GenOpsGuard(max_output_tokens=-1)
 
 
 @component

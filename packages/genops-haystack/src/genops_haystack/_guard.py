@@ -52,6 +52,7 @@ class GenOpsGuard:
         policies: list[str] | None = None,
         operation_name: str = "haystack.guard",
     ) -> None:
+        genops.RequestEstimate(max_output_tokens=max_output_tokens)  # ValueError now, not at run
         self.model = model
         self.provider = provider
         self.max_output_tokens = max_output_tokens
