@@ -67,7 +67,9 @@ def test_a_unit_that_meets_its_sla_carries_all_four_attributes(telemetry, runtim
     assert (units.attributes[A.SLA_MET], units.value) == ("true", 1)
 
 
-def test_a_missed_sla_is_a_separate_warning_decision_after_the_call(telemetry, make_genops, tmp_path):
+def test_a_missed_sla_is_a_separate_warning_decision_after_the_call(
+    telemetry, make_genops, tmp_path
+):
     sink = tmp_path / "audit.jsonl"
     make_genops(policy={"version": 1, "audit": {"sink": f"jsonl:///{sink}"}})
     call(sleep=SLOW, sla=genops.SLA("fast", latency_target_ms=1))
@@ -270,5 +272,5 @@ def test_conformance_check_rejects_a_partial_or_inconsistent_sla(
         with genops.governed("op", provider="openai", model="gpt-4o-mini", attributes=extra) as u:
             u.record_usage(input_tokens=1, output_tokens=1)
         [span] = exporter.get_finished_spans()
-        with pytest.raises(AssertionError, match="genops.sla"):
+        with pytest.raises(AssertionError, match=r"genops\.sla"):
             assert_compliant(span)

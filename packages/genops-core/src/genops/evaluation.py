@@ -229,8 +229,8 @@ class _Target:
 
     def write(self, rt: GenOps, metric: str, events: list[tuple[str, dict[str, Any]]]) -> Span:
         if self.open_span is not None:
-            for name, attrs in events:
-                self.open_span.add_event(name, attrs)
+            for name, event in events:
+                self.open_span.add_event(name, event)
             return self.open_span
         context = (
             trace.set_span_in_context(NonRecordingSpan(self.parent))

@@ -43,7 +43,7 @@ from genops import _safety
 from genops import attributes as A
 from genops._version import __version__
 from genops.policy import loader
-from genops.policy.base import Policy
+from genops.policy.base import Enforcement, Policy
 from genops.policy.engine import ATTRIBUTION_POLICY, AttributionRequired, Engine
 from genops.policy.errors import PolicyConfigError
 
@@ -241,7 +241,9 @@ class PolicyReloader:
                 old = by_name.get(policy.name)
                 if old is not None and callable(adopt):
                     adopt(old)
-            builtin = AttributionRequired(config.defaults.attribution_enforcement)
+            builtin = AttributionRequired(
+                Enforcement.parse(config.defaults.attribution_enforcement)
+            )
             return (builtin, *new_file, *code)
 
         self.engine.swap(update)
