@@ -1,4 +1,4 @@
-"""The evaluation recipe (docs/evaluations.md) with a real LlamaIndex evaluator: the verdict
+"""The evaluation recipe (docs/sla-and-evaluations.md) with a real LlamaIndex evaluator: the verdict
 lands under the answer's unit, correlated with the LLM call by gen_ai.response.id, and an
 ``evaluation`` policy blocks the model once its pass rate fell."""
 
