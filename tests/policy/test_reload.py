@@ -319,3 +319,26 @@ def test_reload_under_100_concurrent_calls_loses_nothing(
     status = genops.budget_status("team-daily", team="platform")
     assert status.consumed == pytest.approx(spent) == pytest.approx(500 * COST)
     assert status.reserved == 0
+
+
+def _child_watches(path: str) -> None:  # runs in a forked worker
+    alive = [t for t in threading.enumerate() if t.name == "genops-policy-reload" and t.is_alive()]
+    write(Path(path), doc(allowed("approved-in-child", "acme-*")))
+    deadline = time.monotonic() + 20
+    while "approved-in-child" not in names() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os._exit(0 if alive and "approved-in-child" in names() else 3)
+
+
+def test_a_forked_worker_watches_the_file_itself(
+    make_genops: Callable[..., genops.GenOps], policy_file: Path
+) -> None:
+    make_genops(policy=str(policy_file), prices=PRICES, policy_reload=0.02)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        try:
+            _child_watches(str(policy_file))
+        finally:
+            os._exit(4)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -34,6 +34,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +133,14 @@ class PolicyReloader:
         self._lock = threading.Lock()
         self._signature = _signature(path)
         text = self._read()
-        self._digest = _digest(text) if text is not None else None
-        self._config = loader.load(path) if text is not None else None
+        self._digest: str | None = None
+        self._config: loader.PolicyConfig | None = None
+        if text is not None:
+            try:  # the engine was just built from this file; it may have changed since
+                self._config = loader.load_data(loader.parse_yaml(text), source=str(path))
+                self._digest = _digest(text)
+            except PolicyConfigError:
+                pass  # the first check reloads and reports it
         #: names of the policies that came from the file (the rest came from code)
         self._from_file = frozenset(p.name for p in engine.policies) - {ATTRIBUTION_POLICY}
         self._reported: str | None = None
@@ -149,7 +156,13 @@ class PolicyReloader:
                 unit="{reload}",
                 description="Policy file reloads, by result (applied, error).",
             )
-        if interval > 0:
+        self._start()
+        # a forked worker (gunicorn --preload) has no thread: start its own there
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _restart_in_child(ref))
+
+    def _start(self) -> None:
+        if self.interval > 0 and not self._stop.is_set():
             self._thread = threading.Thread(
                 target=self._run, name="genops-policy-reload", daemon=True
             )
@@ -283,6 +296,18 @@ class PolicyReloader:
             "reason": reason[:2000],
         }
         audit.record([record])
+
+
+def _restart_in_child(ref: weakref.ref[PolicyReloader]) -> None:
+    reloader = ref()
+    if reloader is None:
+        return
+    reloader._lock = threading.Lock()  # it may have been held by the parent's thread
+    if reloader._stop.is_set():
+        return
+    reloader._stop = threading.Event()  # its waiters were the parent's threads
+    reloader._thread = None
+    reloader._start()
 
 
 def _digest(text: str) -> str:
