@@ -16,7 +16,9 @@ a stream's last chunk included), rounded *up* to whole milliseconds, and ``met``
 the reconciliation: the unit's own decision (``genops.policy.result``) stays what it
 was before execution (spec §4.3); it is counted in ``genops.policy.decisions`` and
 written to the audit trail. A unit blocked before execution carries none of them.
-Units without an SLA pay one context-variable read and one identity check.
+A unit without an SLA pays one context-variable read and one flag check while no
+``sla`` rule exists in the process, else also one identity check of the engine's
+policy set.
 """
 
 from __future__ import annotations
@@ -104,8 +106,10 @@ def _rules(engine: object) -> tuple[SlaPolicy, ...]:
 
 def resolve(own: SLA | None, engine: object, request: UnitRequest) -> Bound | None:
     """The SLA of a unit about to run (``None``: no SLA, nothing more to pay)."""
-    rules = _rules(engine)
     context = _current.get()
+    if own is None and context is None and not SlaPolicy.built:
+        return None  # no SLA anywhere in this process: a context read and a flag
+    rules = _rules(engine)
     if own is None and context is None and not rules:
         return None
     only = request.only_policies

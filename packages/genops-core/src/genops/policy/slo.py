@@ -27,7 +27,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from genops.decision import X_EVALUATION_BELOW_MINIMUM, DecisionResult, PolicyDecision, ReasonCode
 from genops.policy.base import Enforcement, UnitRequest
@@ -181,6 +181,9 @@ class SlaPolicy(_WindowRule):
     units are BLOCKED with ``SLA_LATENCY_VIOLATION``. Default enforcement: WARNING.
     """
 
+    #: True once any SlaPolicy exists in the process: until then units skip the rule look-up
+    built: ClassVar[bool] = False
+
     def __init__(
         self,
         name: str,
@@ -196,6 +199,7 @@ class SlaPolicy(_WindowRule):
         if isinstance(percentile, bool) or not 0 < float(percentile) <= 100:
             raise ValueError("percentile must be in (0, 100]")
         self.percentile = float(percentile)
+        SlaPolicy.built = True
 
     def check(self, request: UnitRequest) -> PolicyDecision | None:
         if self.enforcement is not Enforcement.BLOCKED:
