@@ -177,8 +177,8 @@ def record(unit: GovernedUnit, bound: Bound, duration_s: float) -> None:
     for rule, request in bound.feeds:
         rule.observe(request, float(actual_ms))
     runtime = unit.runtime
-    labels: dict[str, Any] = {**_record.metric_labels(unit), A.SLA_TIER: sla.tier}
-    runtime.label_guard.apply(labels)
+    tier: dict[str, Any] = runtime.label_guard.apply({A.SLA_TIER: sla.tier})
+    labels = {**_record.metric_labels(unit), **tier}  # (each label guarded once)
     ins = instruments(runtime)
     ins.latency.record(duration_s, labels)
     ins.units.add(1, {**labels, A.SLA_MET: "true" if met else "false"})

@@ -140,7 +140,7 @@ class PolicyReloader:
                 self._config = loader.load_data(loader.parse_yaml(text), source=str(path))
                 self._digest = _digest(text)
             except PolicyConfigError:
-                pass  # the first check reloads and reports it
+                self._signature = None  # so the first check reloads it and reports it
         #: names of the policies that came from the file (the rest came from code)
         self._from_file = frozenset(p.name for p in engine.policies) - {ATTRIBUTION_POLICY}
         self._reported: str | None = None
