@@ -14,7 +14,8 @@ in code (``genops.register_policy``) are kept; a file policy of the same name is
 **Budgets carry over**: the ledger is not replaced, and a budget's ledger key is its name
 and ``per`` values (``budget:team-daily|team=search``), so a budget whose name and ``per``
 are unchanged keeps its consumption and in-flight reservations — a new ``limit`` applies
-to what is already consumed, a new ``window`` starts counting in that window's buckets.
+to what is already consumed, a new ``window`` starts counting in that window's buckets,
+a new ``scope`` only changes which units count from now on.
 A renamed budget, or one with other ``per`` fields, is a new budget that starts at zero
 (the old consumption stays in the ledger until its window expires). SLA and evaluation
 windows carry over when a rule's name, ``per`` and window length are unchanged.
@@ -190,7 +191,7 @@ class PolicyReloader:
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=5)
+            thread.join(timeout=1.0)  # it wakes at once; a hung file system must not hang exit
 
     # ------------------------------------------------------------------ reloading
     def _read(self) -> str | None:
