@@ -186,6 +186,11 @@ def test_budget_consumption_carries_over_when_name_and_per_are_unchanged(
     status = genops.budget_status("team-daily", team="platform")
     assert status.consumed == pytest.approx(2 * COST)
     assert status.limit == 20
+    # a new scope keeps the key too: it only decides which units are charged from now on
+    write(policy_file, doc(allowed("approved", "acme-*"), budget(scope={"team": "platform"})))
+    genops.reload_policies()
+    call()
+    assert genops.budget_status("team-daily", team="platform").consumed == pytest.approx(3 * COST)
     # renamed: a new budget, starting at zero
     write(policy_file, doc(allowed("approved", "acme-*"), budget(name="team-daily-v2")))
     genops.reload_policies()
