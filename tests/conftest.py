@@ -63,12 +63,14 @@ class Telemetry:
 @pytest.fixture
 def telemetry() -> Iterator[Telemetry]:
     """The in-memory pipeline. After the test, every AI Workload Unit span it exported
-    (a span with ``genops.spec.version``) must pass the GenOps v0.1 conformance check."""
-    from tests.spec import assert_compliant
+    (a span with ``genops.spec.version``) must pass the GenOps v0.1 conformance check, and
+    every span's optional GenOps / evaluation events their schemas."""
+    from tests.spec import assert_compliant, assert_optional_schemas
 
     t = Telemetry()
     yield t
     for span in t.spans():
+        assert_optional_schemas(span)
         if (span.attributes or {}).get(A.SPEC_VERSION) is not None:
             assert_compliant(span)
 

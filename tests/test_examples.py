@@ -24,6 +24,13 @@ EXPECT = {
         "ops",
     ],
     "demo.py": ["Spend by team × model"],
+    "evaluations.py": [
+        "'How long do refunds take?': faithfulness 0.0 passed=False",
+        "'Is there a refund deadline?': blocked before sending: "
+        "x_evaluation_below_minimum by 'grounded-answers'",
+        "requests the provider received: 6",  # 3 answers + 3 judge calls; the 4th never sent
+        "quality  gpt-4o       3 calls",
+    ],
 }
 
 

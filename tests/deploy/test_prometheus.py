@@ -244,3 +244,44 @@ def test_rules_test_file_covers_both_budget_alerts() -> None:
         t["alertname"] for case in tests for t in case.get("alert_rule_test", []) if t["exp_alerts"]
     }
     assert {"GenOpsBudgetWarning", "GenOpsBudgetExhausted"} <= alerted
+
+
+def by_labels(result: list[dict[str, Any]], *labels: str) -> dict[tuple[str, ...], float]:
+    return {tuple(r["metric"].get(k, "") for k in labels): float(r["value"][1]) for r in result}
+
+
+def test_sla_and_evaluation_series_and_rules_show_what_the_workload_did(scraped: Scraped) -> None:
+    # search: 2 + 5 calls, all within "interactive"; support: 2 + 2 calls, all over 1 ms
+    units = scraped.query("sum by (genops_sla_tier, genops_sla_met) (genops_sla_units_total)")
+    assert by_labels(units, "genops_sla_tier", "genops_sla_met") == {
+        ("interactive", "true"): 7,
+        ("realtime", "false"): 4,
+    }
+    defined = yaml.safe_load(RULES.read_text())
+    exprs = {
+        r.get("record") or r["alert"]: r["expr"] for g in defined["groups"] for r in g["rules"]
+    }
+    misses = scraped.query(exprs["genops_sla_tier:genops_sla_miss:ratio_rate10m"])
+    assert values(misses, "genops_sla_tier") == {"interactive": 0.0, "realtime": 1.0}
+    p95 = values(
+        scraped.query(exprs["genops_sla_tier:genops_sla_latency_seconds:p95_5m"]), "genops_sla_tier"
+    )
+    assert set(p95) == {"interactive", "realtime"} and all(0 < v < 1 for v in p95.values())
+    results = scraped.query(
+        "sum by (gen_ai_request_model, genops_eval_passed) (genops_evaluation_results_total)"
+    )
+    assert by_labels(results, "gen_ai_request_model", "genops_eval_passed") == {
+        ("acme-large", "true"): 4,
+        ("acme-large", "false"): 2,
+        ("acme-small", "true"): 3,
+        ("acme-small", "false"): 2,
+    }
+    rate = values(
+        scraped.query(exprs["genops_eval:genops_evaluation_pass:ratio_rate1h"]),
+        "gen_ai_request_model",
+    )
+    assert set(rate) == {"acme-large", "acme-small"} and all(0 < v < 1 for v in rate.values())
+    # too few misses / evaluations for the alerts' volume floors
+    assert scraped.query(exprs["GenOpsSlaLatencyMisses"]) == []
+    assert scraped.query(exprs["GenOpsEvaluationPassRateLow"]) == []
+    assert scraped.query(exprs["GenOpsPolicyReloadFailed"]) == []

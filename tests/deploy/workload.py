@@ -6,12 +6,15 @@ Phase A runs a zero-token call for every (team, model) the test later spends on,
 blocked call and one unknown-price call, then prints ``phase-a done`` and waits for a
 line on stdin. Phase B spends the amounts in :data:`EXPECTED_BY_TEAM` /
 :data:`EXPECTED_BY_MODEL`, prints ``phase-b done`` and serves until stdin closes.
-Prices are overrides, so every amount is exact.
+Prices are overrides, so every amount is exact. Every call runs under its team's SLA
+(:data:`SLA_TIERS`: search always meets "interactive", support always misses the 1 ms
+"realtime") and gets a faithfulness evaluation (search passes, support fails).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 
 import genops
 
@@ -35,13 +38,24 @@ COST_PER_CALL = {"acme-large": 100 * 0.002 + 50 * 0.008, "acme-small": 100 * 0.0
 EXPECTED_BY_TEAM = {"search": 2.00, "support": 0.70}
 EXPECTED_BY_MODEL = {"acme-large": 2.40, "acme-small": 0.30}
 REQUEST = genops.RequestEstimate(input_tokens=100, max_output_tokens=50)
+#: team → (SLA tier, latency target ms): no call takes 10 minutes, every support call
+#: sleeps past 1 ms
+SLA_TIERS = {"search": ("interactive", 600_000), "support": ("realtime", 1)}
 
 
 def call(team: str, model: str, input_tokens: int, output_tokens: int) -> None:
-    with genops.attribution(team=team, project=TEAMS[team]):
+    tier, target = SLA_TIERS[team]
+    with (
+        genops.attribution(team=team, project=TEAMS[team]),
+        genops.sla_boundary(tier=tier, latency_target_ms=target),
+    ):
         with genops.governed("answer", provider="openai", model=model, request=REQUEST) as unit:
             unit.record_first_chunk()
+            if target == 1:
+                time.sleep(0.005)
             unit.record_usage(input_tokens=input_tokens, output_tokens=output_tokens)
+    passed = team == "search"
+    genops.record_evaluation("faithfulness", float(passed), passed=passed, unit=unit)
 
 
 def blocked(team: str) -> None:

@@ -127,3 +127,17 @@ def test_console_script_is_installed(policy_file: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["remaining"] == 2.0
+
+
+def test_policy_check_explains_sla_and_evaluation_rules_and_scopes(tmp_path: Path) -> None:
+    path = tmp_path / "quality.yaml"
+    path.write_text(
+        "version: 1\npolicies:\n"
+        "  - {name: fast, type: sla, tier: gold, latency_target_ms: 2000, scope: {team: search}}\n"
+        "  - {name: grounded, type: evaluation, metric: faithfulness, min_pass_rate: 0.9}\n"
+    )
+    code, out = run_cli("policy", "check", str(path))
+    assert code == 0, out
+    assert "fast\tSlaPolicy\tWARNING\tsla=SLA(tier='gold', latency_target_ms=2000)" in out
+    assert "scope={'team': ('search',)}" in out and "Scope object" not in out
+    assert "grounded\tEvaluationPolicy\tBLOCKED\tmetric=faithfulness min_pass_rate=0.9" in out

@@ -13,29 +13,42 @@
 """
 
 from genops._version import SPEC_VERSION, __version__
-from genops.api import budget_status, enforce_policy, governed, register_policy, track_usage
+from genops.api import (
+    budget_status,
+    enforce_policy,
+    governed,
+    register_policy,
+    reload_policies,
+    track_usage,
+)
 from genops.attribution import Attribution, attribution, resolve_attribution
 from genops.decision import DecisionResult, PolicyDecision, PolicyViolationError, ReasonCode
 from genops.estimate import RequestEstimate
+from genops.evaluation import Evaluation, record_evaluation
 from genops.lifecycle import GovernedUnit, covering_unit
 from genops.policy.base import Enforcement, UnitRequest
 from genops.policy.errors import PolicyConfigError
+from genops.policy.reload import PolicyReload
 from genops.preflight import PolicyCheck, check_policy
 from genops.providers import ResolvedProvider, resolve_provider
 from genops.rollup import Rollup, rollup_span
 from genops.runtime import GenOps, get_runtime, init, shutdown
+from genops.sla import SLA, current_sla, sla_boundary
 from genops.usage import Usage
 
 __all__ = [
+    "SLA",
     "SPEC_VERSION",
     "Attribution",
     "DecisionResult",
     "Enforcement",
+    "Evaluation",
     "GenOps",
     "GovernedUnit",
     "PolicyCheck",
     "PolicyConfigError",
     "PolicyDecision",
+    "PolicyReload",
     "PolicyViolationError",
     "ReasonCode",
     "RequestEstimate",
@@ -48,14 +61,18 @@ __all__ = [
     "budget_status",
     "check_policy",
     "covering_unit",
+    "current_sla",
     "enforce_policy",
     "get_runtime",
     "governed",
     "init",
+    "record_evaluation",
     "register_policy",
+    "reload_policies",
     "resolve_attribution",
     "resolve_provider",
     "rollup_span",
     "shutdown",
+    "sla_boundary",
     "track_usage",
 ]

@@ -17,8 +17,10 @@ from genops.estimate import RequestEstimate
 from genops.lifecycle import GovernedUnit
 from genops.policy.base import Enforcement, Policy, UnitRequest
 from genops.policy.engine import BudgetStatus, CallablePolicy
+from genops.policy.reload import PolicyReload
 from genops.rollup import Rollup
 from genops.runtime import get_runtime
+from genops.sla import SLA
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +43,7 @@ def governed(
     policies: frozenset[str] | None = None,
     metadata: dict[str, Any] | None = None,
     role: str | None = None,
+    sla: SLA | None = None,
 ) -> GovernedUnit:
     """Create one AI Workload Unit; use it as a (sync or async) context manager.
 
@@ -57,6 +60,10 @@ def governed(
     parent (a workflow step, a decorated function) governed by policy that carries
     the roll-up of the units beneath it and accounts 0 itself. Left ``None``, a unit
     with a ``model`` is a call and one without is a roll-up parent.
+
+    ``sla=genops.SLA("premium", latency_target_ms=2000)`` holds this unit to a latency
+    target (over :func:`genops.sla_boundary` and ``type: sla`` policies; see
+    :mod:`genops.sla`).
     """
     return GovernedUnit(
         get_runtime(),
@@ -76,6 +83,7 @@ def governed(
         only_policies=policies,
         metadata=metadata,
         role=role,
+        sla=sla,
     )
 
 
@@ -315,11 +323,33 @@ def budget_status(name: str, **per: str) -> BudgetStatus:
     return result
 
 
+def reload_policies() -> PolicyReload:
+    """Re-read the policy file given to ``genops.init(policy=<path>)`` now.
+
+    ::
+
+        outcome = genops.reload_policies()
+        if not outcome.ok:
+            print("kept the previous policies:", outcome.error)
+
+    The new policies replace the old ones in one step when the file is valid; an invalid
+    file keeps the old ones (reported once: log, ``genops.policy.reloads``, audit). Raises
+    ``RuntimeError`` when genops was not initialised with a policy file path.
+    """
+    reloader = get_runtime().policy_reloader
+    if reloader is None:
+        raise RuntimeError(
+            "no policy file to reload: call genops.init(policy='<path to policy.yaml>')"
+        )
+    return reloader.reload()
+
+
 __all__ = [
     "attribution",
     "budget_status",
     "enforce_policy",
     "governed",
     "register_policy",
+    "reload_policies",
     "track_usage",
 ]

@@ -37,6 +37,10 @@ GEN_AI_DATA_SOURCE_ID: Final = _gen_ai.GEN_AI_DATA_SOURCE_ID
 GEN_AI_INPUT_MESSAGES: Final = _gen_ai.GEN_AI_INPUT_MESSAGES
 GEN_AI_OUTPUT_MESSAGES: Final = _gen_ai.GEN_AI_OUTPUT_MESSAGES
 GEN_AI_CONVERSATION_ID: Final = _gen_ai.GEN_AI_CONVERSATION_ID
+GEN_AI_EVALUATION_NAME: Final = _gen_ai.GEN_AI_EVALUATION_NAME
+GEN_AI_EVALUATION_SCORE_VALUE: Final = _gen_ai.GEN_AI_EVALUATION_SCORE_VALUE
+GEN_AI_EVALUATION_SCORE_LABEL: Final = _gen_ai.GEN_AI_EVALUATION_SCORE_LABEL
+GEN_AI_EVALUATION_EXPLANATION: Final = _gen_ai.GEN_AI_EVALUATION_EXPLANATION
 #: newest GenAI names (semantic-conventions-genai), emitted only under
 #: OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental (see genops.semconv)
 GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
@@ -99,6 +103,11 @@ EVAL_METRIC: Final = "genops.eval.metric"
 EVAL_SCORE: Final = "genops.eval.score"
 EVAL_THRESHOLD: Final = "genops.eval.threshold"
 EVAL_PASSED: Final = "genops.eval.passed"
+# SLA boundary (spec §6.3): all four on a unit under an SLA, or none
+SLA_TIER: Final = "genops.sla.tier"
+SLA_LATENCY_TARGET_MS: Final = "genops.sla.latency_target_ms"
+SLA_ACTUAL_LATENCY_MS: Final = "genops.sla.actual_latency_ms"
+SLA_MET: Final = "genops.sla.met"
 
 # --- genops extensions (not in the spec; namespaced so they never collide) ---------------
 #: true when no price is known for (provider, model): cost is unknown, never $0.
@@ -128,6 +137,10 @@ ERROR_PLACE: Final = "genops.error.place"
 #: prefix of the attribution keys in baggage
 BAGGAGE_PREFIX: Final = "genops."
 POLICY_EVALUATED_COUNT: Final = "genops.policy.evaluated_count"
+#: where a unit's SLA boundary came from (genops extension): "unit", "context" or "policy"
+SLA_SOURCE: Final = "genops.sla.source"
+#: label of genops.policy.reloads: "applied", "unchanged" or "error"
+POLICY_RELOAD_RESULT: Final = "genops.policy.reload.result"
 
 #: Attribution fields, in the order they appear in attribution and baggage.
 ATTRIBUTION_FIELDS: Final = (
@@ -148,6 +161,9 @@ EVENT_BUDGET_RESERVATION: Final = "genops.budget.reservation"
 EVENT_BUDGET_RECONCILIATION: Final = "genops.budget.reconciliation"
 EVENT_COST_CALCULATED: Final = "genops.cost.calculated"
 EVENT_BUDGET_ALERT: Final = "genops.budget.alert"
+EVENT_EVALUATION_COMPLETE: Final = "genops.evaluation.complete"
+#: the OTel GenAI evaluation event (semantic-conventions-genai events.yaml)
+EVENT_GEN_AI_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
 
 # --- Metrics ------------------------------------------------------------------------------
 METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
@@ -168,6 +184,14 @@ METRIC_LABEL: Final = "genops.metrics.label"
 #: label of the budget gauges: the budget instance's scope ("team=support", "" for global)
 BUDGET_SCOPE: Final = "genops.budget.scope"
 BUDGET_UNIT: Final = "genops.budget.unit"
+#: end-to-end latency of units under an SLA (s), by tier; and units by tier and met
+METRIC_SLA_LATENCY: Final = "genops.sla.latency"
+METRIC_SLA_UNITS: Final = "genops.sla.units"
+#: evaluation scores by metric name / team / model, and results by pass/fail
+METRIC_EVALUATION_SCORE: Final = "genops.evaluation.score"
+METRIC_EVALUATION_RESULTS: Final = "genops.evaluation.results"
+#: policy file reloads by genops.policy.reload.result
+METRIC_POLICY_RELOADS: Final = "genops.policy.reloads"
 
 # Newest GenAI metric names (semantic-conventions-genai migration guide, PRs #374 #521
 # #201 #322 #126), emitted instead of the v1.41 ones under the latest-experimental opt-in.
@@ -196,6 +220,8 @@ GUARDED_METRIC_LABELS: Final = (
     GEN_AI_TOOL_NAME,
     GEN_AI_WORKFLOW_NAME,
     BUDGET_SCOPE,
+    SLA_TIER,
+    EVAL_METRIC,
 )
 #: gen_ai.operation.name values that are inference (gen_ai.client.inference.*)
 INFERENCE_OPERATIONS: Final = frozenset({"chat", "text_completion", "generate_content"})
@@ -213,6 +239,8 @@ ENV_TEAM: Final = "GENOPS_TEAM"
 ENV_PROJECT: Final = "GENOPS_PROJECT"
 ENV_ENVIRONMENT: Final = "GENOPS_ENVIRONMENT"
 ENV_POLICY_FILE: Final = "GENOPS_POLICY_FILE"
+#: seconds between checks of the policy file for changes; 0/off disables (default 5)
+ENV_POLICY_RELOAD: Final = "GENOPS_POLICY_RELOAD"
 ENV_LEDGER_URL: Final = "GENOPS_LEDGER_URL"
 ENV_AUDIT_SINK: Final = "GENOPS_AUDIT_SINK"
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"

@@ -65,6 +65,8 @@ X_PRICE_UNKNOWN: Final = "x_price_unknown"
 X_MAX_TOKENS_EXCEEDED: Final = "x_max_tokens_exceeded"
 X_COST_CAP_EXCEEDED: Final = "x_cost_cap_exceeded"
 X_CUSTOM_POLICY: Final = "x_custom_policy"
+#: an ``evaluation`` policy: the scope's recent pass rate / mean score is below its minimum
+X_EVALUATION_BELOW_MINIMUM: Final = "x_evaluation_below_minimum"
 
 _EXTENSION_RE: Final = re.compile(r"^x_[a-z0-9_]+$")
 

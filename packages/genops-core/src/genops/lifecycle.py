@@ -37,12 +37,13 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from genops import _record, _safety
 from genops import attributes as A
+from genops import sla as _sla
 from genops._record import UNATTRIBUTED, error_type
 from genops.attribution import Attribution, resolve_attribution
 from genops.claims import Claim, current_claim, reset_claim, set_claim
 from genops.decision import PolicyDecision, PolicyViolationError
 from genops.estimate import RequestEstimate
-from genops.policy.base import Admission, Estimate, UnitRequest
+from genops.policy.base import Admission, Estimate, PolicyEngine, UnitRequest
 from genops.rollup import Rollup, current_rollup, pop_rollup, push_rollup
 from genops.usage import Usage
 
@@ -122,6 +123,7 @@ class GovernedUnit:
         only_policies: frozenset[str] | None = None,
         metadata: dict[str, Any] | None = None,
         role: str | None = None,
+        sla: _sla.SLA | None = None,
     ) -> None:
         if not isinstance(operation_name, str) or not operation_name.strip():
             raise ValueError("operation_name must be a non-empty string")
@@ -135,6 +137,8 @@ class GovernedUnit:
             raise TypeError("model must be a str or None")
         if request is not None and not isinstance(request, RequestEstimate):
             raise TypeError("request must be a genops.RequestEstimate")
+        if sla is not None and not isinstance(sla, _sla.SLA):
+            raise TypeError("sla must be a genops.SLA or None")
         if role is not None and role not in _ROLES:
             raise ValueError(f"role must be one of {sorted(_ROLES)} or None, got {role!r}")
         #: True for a cost-bearing provider call, False for a roll-up parent
@@ -160,6 +164,12 @@ class GovernedUnit:
         self._span_name = span_name
         self._only = only_policies
         self._metadata = metadata or {}
+        self._sla_own = sla
+        #: the SLA the unit is held to once started (genops.sla), else None
+        self.sla: _sla.Bound | None = None
+        #: the policy engine that admitted the unit: it settles it too, even when the
+        #: runtime's policies were reloaded meanwhile (spec §4.3)
+        self.admitted_by: PolicyEngine | None = None
 
         self.span: Span = trace.INVALID_SPAN
         self.attribution: Attribution = Attribution()
@@ -261,8 +271,10 @@ class GovernedUnit:
                 trace_id=_record.hex_id(span, trace=True),
                 span_id=_record.hex_id(span, trace=False),
             )
-            admission = rt.engine.admit(request)
+            engine = self.admitted_by = rt.engine
+            admission = engine.admit(request)
             self.admission = admission
+            self.sla = _sla.resolve(self._sla_own, engine, request)
             _record.decisions(self, admission)
         except Exception as exc:
             # Instrumentation failure before execution: never block the app for our bug.
@@ -499,11 +511,12 @@ class GovernedUnit:
         duration = time.perf_counter() - self._t0
         actual, incomplete = _record.reconciled_amount(admission, cost, usage, error)
         settlement = None
+        engine = self.admitted_by or rt.engine
         try:
             if usage is None and (error is not None or not self.cost_bearing):
-                rt.engine.release(admission)
+                engine.release(admission)
             else:
-                settlement = rt.engine.settle(admission, cost_usd=cost, usage=usage)
+                settlement = engine.settle(admission, cost_usd=cost, usage=usage)
         except Exception as exc:
             _safety.report(exc, "budget reconciliation")
         _record.reconciliation(self, admission, settlement, actual, incomplete)
@@ -511,6 +524,9 @@ class GovernedUnit:
         if error is not None:
             _record.error(self.span, error, redact=self.redact)
         _record.metrics(self, usage, cost, duration, error)
+        if self.sla is not None:
+            with _safety.guard("sla"):
+                _sla.record(self, self.sla, duration)
         if self.rollup is not None:
             self.rollup.close()
         elif self.cost_bearing and self._rollup is not None:

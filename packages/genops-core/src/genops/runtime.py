@@ -28,6 +28,7 @@ from genops.cardinality import DEFAULT_LIMIT, DEFAULT_OVERFLOW, LabelGuard
 from genops.integrations import Enabled, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
+from genops.policy.reload import PolicyReloader, parse_interval
 from genops.pricing import PriceBook, PriceOverride, load_overrides
 from genops.providers import ProviderMap, ProviderResolver, provider_map_from
 from genops.semconv import ContentCapture, latest_experimental
@@ -128,6 +129,8 @@ class GenOps:
             A.ENVIRONMENT: environment,
         }
         self.integrations: list[Enabled] = []
+        #: re-reads the policy file when it changes (``init(policy=<path>)``), else None
+        self.policy_reloader: PolicyReloader | None = None
         counter = self.instruments.internal_errors
         _safety.set_counter_hook(lambda where: counter.add(1, {A.ERROR_PLACE: where}))
 
@@ -143,6 +146,10 @@ class GenOps:
         local store first; then flush and shut down the telemetry providers genops
         built — all within ``timeout`` seconds (default ``self.shutdown_timeout``)."""
         deadline = Deadline(self.shutdown_timeout if timeout is None else parse_timeout(timeout))
+        reloader, self.policy_reloader = self.policy_reloader, None
+        if reloader is not None:
+            with _safety.guard("policy reloader stop"):
+                reloader.stop()
         for item in self.integrations:
             with _safety.guard(f"disable integration {item.name}"):
                 item.disable()
@@ -230,6 +237,7 @@ def init(
     exporter: str | None = None,
     local_store: bool | str | Path | None = None,
     shutdown_timeout: float | None = None,
+    policy_reload: float | bool | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -272,6 +280,9 @@ def init(
       network exporter.
     - ``shutdown_timeout``: seconds :func:`shutdown` and interpreter exit may take at most
       (``GENOPS_SHUTDOWN_TIMEOUT``, default 5).
+    - ``policy_reload``: with ``policy`` a file path, seconds between checks of the file
+      for changes (``GENOPS_POLICY_RELOAD``, default 5; ``0``/``False``: only
+      :func:`genops.reload_policies`). See :mod:`genops.policy.reload`.
 
     Calling ``init`` again reconfigures: the previous runtime is shut down first.
     """
@@ -312,6 +323,7 @@ def init(
     overrides: list[PriceOverride] = load_overrides(prices) if prices is not None else []
     price_book = PriceBook.default(overrides)
     provider_map = provider_map_from(providers)
+    reload_interval = parse_interval(policy_reload)
     engine = build_engine(policy, ledger)
 
     with _lock:
@@ -341,6 +353,10 @@ def init(
             local_store=local_store,
             shutdown_timeout=shutdown_timeout,
         )
+        if isinstance(policy, str | Path) and isinstance(engine, Engine):
+            rt.policy_reloader = PolicyReloader(
+                engine, Path(policy), interval=reload_interval, meter_provider=rt.meter_provider
+            )
         _set_runtime(rt)
     if instrument:
         only = None if instrument is True else set(instrument)

@@ -187,8 +187,12 @@ def _explain(p: Any) -> str:
     """One line on what a policy does (from its own settings)."""
     parts = []
     for attr in ("models", "limit", "unit", "window", "per", "detect", "action", "requests",
-                 "max_tokens", "regions", "scope"):  # fmt: skip
+                 "max_tokens", "regions", "sla", "percentile", "metric", "min_pass_rate",
+                 "min_score", "min_samples", "window_seconds", "scope"):  # fmt: skip
         value = getattr(p, attr, None)
+        selector = getattr(value, "selector", None)  # a Scope: show what it selects
+        if isinstance(selector, dict):
+            value = selector
         if value in (None, (), [], {}, ""):
             continue
         if hasattr(value, "name") and not isinstance(value, str):

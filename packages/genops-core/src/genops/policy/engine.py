@@ -236,6 +236,22 @@ class Engine:
                 raise ValueError(f"a policy named {policy.name!r} is already registered")
             self._policies = (*(p for p in self._policies if p.name != policy.name), policy)
 
+    def swap(self, update: Callable[[tuple[Policy, ...]], Iterable[Policy]]) -> tuple[Policy, ...]:
+        """Replace the whole policy set in one assignment (a policy reload).
+
+        ``update(current)`` returns the new set; it runs under the engine's lock, so a
+        concurrent :meth:`add` is not lost. A unit being admitted evaluates the old set
+        or the new one, never a mix; units already admitted keep their decision.
+        """
+        with self._lock:
+            new = tuple(update(self._policies))
+            names = [p.name for p in new]
+            dupes = sorted({n for n in names if names.count(n) > 1})
+            if dupes:
+                raise ValueError(f"duplicate policy name(s) {dupes}")
+            self._policies = new
+            return new
+
     def remove(self, name: str) -> None:
         """Unregister a policy by name (no error if absent)."""
         with self._lock:

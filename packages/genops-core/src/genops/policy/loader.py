@@ -41,11 +41,14 @@ from genops.policy.schema import (
     BudgetSpec,
     ContentSpec,
     DefaultsSpec,
+    EvaluationSpec,
     MaxCostPerCallSpec,
     MaxTokensSpec,
     PolicyFileSpec,
     RateLimitSpec,
+    SlaSpec,
 )
+from genops.policy.slo import EvaluationPolicy, SlaPolicy
 from genops.policy.windows import Clock
 
 if TYPE_CHECKING:
@@ -268,6 +271,29 @@ def _construct(spec: BaseModel, d: DefaultsSpec) -> Policy:
             window=spec.window,
             per=spec.per,
             on_ledger_error=spec.on_ledger_error or d.on_ledger_error,
+            **common,
+        )
+    if isinstance(spec, SlaSpec):
+        common["enforcement"] = Enforcement.parse(spec.enforcement or "WARNING")
+        return SlaPolicy(
+            name,
+            spec.tier,
+            spec.latency_target_ms,
+            percentile=spec.percentile,
+            window=spec.window,
+            min_samples=spec.min_samples,
+            per=spec.per,
+            **common,
+        )
+    if isinstance(spec, EvaluationSpec):
+        return EvaluationPolicy(
+            name,
+            spec.metric,
+            min_pass_rate=spec.min_pass_rate,
+            min_score=spec.min_score,
+            window=spec.window,
+            min_samples=spec.min_samples,
+            per=spec.per,
             **common,
         )
     raise TypeError(f"no builder for {type(spec).__name__}")  # pragma: no cover

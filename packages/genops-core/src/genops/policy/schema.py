@@ -180,6 +180,34 @@ class RateLimitSpec(_Common):
     on_ledger_error: OnLedgerError | None = None
 
 
+class SlaSpec(_Common):
+    """``enforcement`` defaults to WARNING here (not ``defaults.enforcement``)."""
+
+    type: Literal["sla"]
+    tier: NonEmpty
+    latency_target_ms: PositiveInt
+    percentile: Annotated[float, Field(gt=0, le=100, allow_inf_nan=False)] = 95.0
+    window: Duration = 300.0
+    min_samples: PositiveInt = 20
+    per: Per | None = None
+
+
+class EvaluationSpec(_Common):
+    type: Literal["evaluation"]
+    metric: NonEmpty
+    min_pass_rate: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    min_score: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    window: Duration = 3600.0
+    min_samples: PositiveInt = 20
+    per: Per | None = None
+
+    @model_validator(mode="after")
+    def _one_minimum(self) -> EvaluationSpec:
+        if (self.min_pass_rate is None) == (self.min_score is None):
+            raise ValueError("needs exactly one of min_pass_rate, min_score")
+        return self
+
+
 SPECS: dict[str, type[_Common]] = {
     "allowed_models": AllowedModelsSpec,
     "allowed_regions": AllowedRegionsSpec,
@@ -188,6 +216,8 @@ SPECS: dict[str, type[_Common]] = {
     "max_cost_per_call": MaxCostPerCallSpec,
     "max_tokens": MaxTokensSpec,
     "rate_limit": RateLimitSpec,
+    "sla": SlaSpec,
+    "evaluation": EvaluationSpec,
 }
 POLICY_TYPES = tuple(SPECS)
 
