@@ -29,6 +29,20 @@ EXPECT = {
         "search",
         "ops",
     ],
+    "llamaindex_query.py": [
+        "acme: Can we terminate early? -> 'Here is a short, grounded answer.'",
+        "legal acme    gpt-4o-mini 1 calls",
+        "legal globex  gpt-4o-mini 1 calls",
+    ],
+    "haystack_pipeline.py": [
+        "initech: How big is the Vega? -> 'Here is a short, grounded answer.'",
+        "marketing acme    gpt-4o-mini 1 calls",
+        "marketing initech gpt-4o-mini 1 calls",
+    ],
+    "native_bedrock.py": [
+        "opus blocked: POLICY_DENY_MODEL by 'approved'; requests the provider received: 1",
+        "finance aws.bedrock amazon.nova-micro-v1:0 1 calls 20+32 tokens $0.000005",
+    ],
     "demo.py": ["Spend by team × model"],
     "prometheus_scrape.py": ["3 governed calls; scrape http://127.0.0.1:"],
 }
@@ -67,6 +81,7 @@ def run_offline(args: list[str], tmp_path: Path) -> subprocess.CompletedProcess[
 def test_example_runs(name: str, tmp_path: Path):
     done = run_offline([sys.executable, str(REPO / "examples" / name)], tmp_path)
     assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no network noise, no warnings, no retry lines
     for text in EXPECT[name]:
         assert text in done.stdout, (text, done.stdout[-3000:])
 
