@@ -3,13 +3,18 @@ the scenario contract (entry point list or callable, ``requires``) holds."""
 
 from __future__ import annotations
 
+import json
+import math
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 
 from opentelemetry.sdk.trace import ReadableSpan
 
 from genops import attributes as A
-from genops.demo import Scenario, discover, register
+from genops.demo import FakeProvider, Scenario, discover, register
 from genops.demo import registry as demo_registry
+from genops.demo.fake_provider import ANSWER
 from tests.demo_fixture import demo_run
 
 __all__ = ["demo_run"]
@@ -84,3 +89,31 @@ def test_scenario_contract_requires_and_registration(monkeypatch):
     # both entry point forms: a list (genops-llamaindex) and a callable (the others)
     integrations = {s.integration for s in discover()}
     assert {"openai", "anthropic", "bedrock", "langchain", "llamaindex", "haystack"} <= integrations
+
+
+def _post(url: str, body: dict[str, object]) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_the_shipped_fake_speaks_bedrock_converse():
+    messages = [{"role": "user", "content": [{"text": "Classify: INV-1"}]}]
+    with FakeProvider() as fake:
+        status, body = _post(
+            f"{fake.url}/model/amazon.nova-micro-v1%3A0/converse",
+            {"messages": messages, "inferenceConfig": {"maxTokens": 20}},
+        )
+        assert status == 200
+        assert body["output"] == {"message": {"role": "assistant", "content": [{"text": ANSWER}]}}
+        prompt = math.ceil(len(json.dumps([[], messages])) / 4)
+        assert body["usage"] == {"inputTokens": prompt, "outputTokens": 20,
+                                 "totalTokens": prompt + 20}  # fmt: skip
+        assert body["stopReason"] == "end_turn"
+        status, body = _post(f"{fake.url}/model/x/invoke", {})
+        assert status == 404 and "no route /model/x/invoke" in str(body)
+        assert fake.requests == 2
