@@ -81,3 +81,39 @@ def test_native_sdk_layer_adds_to_the_component_unit(runtime, telemetry, fake, b
     cost_bearing = [s for s in units if s.attributes[A.ACCOUNTING_ACTUAL] > 0]
     assert [s.name for s in cost_bearing] == [f"chat {MODEL}"]
     assert cost_bearing[0].attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == 21
+
+
+async def test_agent_component_in_a_pipeline_sync_and_async(
+    runtime: genops.GenOps, telemetry, fake, base_url
+) -> None:
+    from haystack import Pipeline
+
+    handle = genops_haystack.enable()
+    try:
+        for mode in ("run", "run_async"):
+            telemetry.exporter.clear()
+            fake.script(
+                Reply.json(wire.chat_completion(MODEL, usage=wire.chat_usage(30, 5), tool_call=True)),
+                Reply.json(wire.chat_completion(MODEL, "It is sunny.", usage=wire.chat_usage(50, 6))),
+            )  # fmt: skip
+            p = Pipeline(metadata={"name": "support"})
+            p.add_component("helper", agent(base_url))
+            data = {"helper": {"messages": [ChatMessage.from_user("weather in Paris?")]}}
+            out = p.run(data) if mode == "run" else await p.run_async(data)
+            assert out["helper"]["messages"][-1].text == "It is sunny.", mode
+            spans = telemetry.spans()
+            shape = tree(spans)
+            assert ("invoke_agent helper", "invoke_workflow support") in shape, mode
+            assert shape.count(("haystack.agent.step", "invoke_agent helper")) == 2, mode
+            assert shape.count((f"chat {MODEL}", "haystack.agent.step")) == 2, mode
+            assert ("execute_tool get_weather", "haystack.agent.step") in shape, mode
+            assert len(spans) == 7, mode  # workflow, agent, 2 steps, 2 calls, 1 tool
+            units = [s for s in spans if s.name == f"chat {MODEL}"]
+            total = sum(s.attributes["genops.cost.total"] for s in units)
+            root = telemetry.span("invoke_workflow support")
+            assert root.attributes["genops.rollup.cost.total"] == pytest.approx(total), mode
+            agent_span = telemetry.span("invoke_agent helper")
+            assert agent_span.attributes[A.GEN_AI_AGENT_NAME] == "helper", mode
+    finally:
+        handle.disable()
+    assert fake.request_count == 4

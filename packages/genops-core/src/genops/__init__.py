@@ -20,6 +20,7 @@ from genops.estimate import RequestEstimate
 from genops.lifecycle import GovernedUnit, covering_unit
 from genops.policy.base import Enforcement, UnitRequest
 from genops.policy.errors import PolicyConfigError
+from genops.preflight import PolicyCheck, check_policy
 from genops.providers import ResolvedProvider, resolve_provider
 from genops.rollup import Rollup, rollup_span
 from genops.runtime import GenOps, get_runtime, init, shutdown
@@ -32,6 +33,7 @@ __all__ = [
     "Enforcement",
     "GenOps",
     "GovernedUnit",
+    "PolicyCheck",
     "PolicyConfigError",
     "PolicyDecision",
     "PolicyViolationError",
@@ -44,6 +46,7 @@ __all__ = [
     "__version__",
     "attribution",
     "budget_status",
+    "check_policy",
     "covering_unit",
     "enforce_policy",
     "get_runtime",

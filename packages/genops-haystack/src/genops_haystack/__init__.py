@@ -1,17 +1,13 @@
-"""genops for Haystack: pipeline runs as governed OpenTelemetry spans.
+"""genops for Haystack: pipeline runs as governed OpenTelemetry spans, and GenOpsGuard.
 
 ::
 
-    import genops_haystack
-
     handle = genops_haystack.enable()   # genops.init() does this when installed
     pipeline.run({...})                  # one span per pipeline and component run
-    handle.disable()                     # the tracer that was installed before is back
+    handle.disable()                     # the tracer installed before is back
 
-Haystack holds one tracer (``haystack.tracing.enable_tracing``). ``enable()``
-replaces whatever was installed — e.g. opentelemetry-haystack's
-``OpenTelemetryTracer`` — so the same run never produces two trees; ``disable()``
-puts it back (unless another tracer replaced ours meanwhile).
+``enable()`` replaces Haystack's one tracer (e.g. opentelemetry-haystack's), so a run
+never produces two trees; ``disable()`` puts it back unless another replaced ours.
 """
 
 from __future__ import annotations
@@ -23,6 +19,7 @@ from haystack import tracing
 
 from genops import GenOps
 from genops_haystack._components import PROVIDERS
+from genops_haystack._guard import GenOpsGuard, GuardBlockedError
 from genops_haystack._tracer import CONTENT_ENV, GenOpsSpan, GenOpsTracer
 
 log = logging.getLogger("genops_haystack")
@@ -70,8 +67,10 @@ def enable(runtime: GenOps | None = None) -> HaystackInstrumentation:
 __all__ = [
     "CONTENT_ENV",
     "PROVIDERS",
+    "GenOpsGuard",
     "GenOpsSpan",
     "GenOpsTracer",
+    "GuardBlockedError",
     "HaystackInstrumentation",
     "enable",
 ]

@@ -8,19 +8,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from genops import attributes as A
+from genops.adapter import payload_texts
 
 #: Class-name prefixes → ``gen_ai.provider.name`` (longest match first).
 PROVIDERS: dict[str, str] = {
-    "AzureOpenAI": "azure.ai.openai",
-    "OpenAI": "openai",
-    "Anthropic": "anthropic",
-    "Cohere": "cohere",
-    "Mistral": "mistral_ai",
-    "Ollama": "ollama",
-    "AmazonBedrock": "aws.bedrock",
-    "GoogleGenAI": "gcp.gen_ai",
-    "HuggingFaceAPI": "huggingface",
-}
+    "AzureOpenAI": "azure.ai.openai", "OpenAI": "openai", "Anthropic": "anthropic",
+    "Cohere": "cohere", "Mistral": "mistral_ai", "Ollama": "ollama",
+    "AmazonBedrock": "aws.bedrock", "GoogleGenAI": "gcp.gen_ai", "HuggingFaceAPI": "huggingface",
+}  # fmt: skip
+_OPERATIONS = (("ChatGenerator", A.OP_CHAT), ("Generator", A.OP_TEXT_COMPLETION),
+               ("Embedder", A.OP_EMBEDDINGS))  # fmt: skip
 _MAX_TOKEN_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 #: Frames Haystack's tracer call passes through before reaching the component's caller.
 _SKIP = ("contextlib", "haystack/tracing", "haystack\\tracing", "genops_haystack")
@@ -28,32 +25,27 @@ _SKIP = ("contextlib", "haystack/tracing", "haystack\\tracing", "genops_haystack
 
 def operation(type_name: str) -> str | None:
     """``gen_ai.operation.name`` of a component class: chat / text_completion / embeddings."""
-    if type_name.endswith("ChatGenerator"):
-        return A.OP_CHAT
-    if type_name.endswith("Generator"):
-        return A.OP_TEXT_COMPLETION
-    if type_name.endswith("Embedder"):
-        return A.OP_EMBEDDINGS
-    return None
+    return next((op for end, op in _OPERATIONS if type_name.endswith(end)), None)
 
 
 def provider(type_name: str) -> str | None:
-    """Provider of a component class from its name (``OpenAIChatGenerator`` → openai)."""
-    for prefix in sorted(PROVIDERS, key=len, reverse=True):
-        if type_name.startswith(prefix):
-            return PROVIDERS[prefix]
-    return None
+    """Provider hint of a component class from its name (``OpenAIChatGenerator`` → openai)."""
+    prefixes = sorted(PROVIDERS, key=len, reverse=True)  # PROVIDERS may be extended
+    return next((PROVIDERS[p] for p in prefixes if type_name.startswith(p)), None)
+
+
+def base_url(instance: Any) -> str | None:
+    """The endpoint an instance calls: its SDK client's base URL, else its init URL."""
+    client = getattr(instance, "client", None) or getattr(instance, "async_client", None)
+    url = getattr(client, "base_url", None)
+    return str(url) if url is not None else attr_str(instance, "api_base_url", "azure_endpoint")
 
 
 def calling_component(expected: str | None) -> Any:
-    """The component instance Haystack is about to run, read from the frame that opened
-    the span (``instance`` in ``Pipeline._run_component``, ``chat_generator`` in
-    ``_trace_chat_generator_run``, ``self.chat_generator`` in an Agent step).
-
-    Haystack's tracer API names the component but does not pass it; its init
-    parameters (the model) are needed *before* the call for policy. ``None`` when
-    not found (the model then comes from the outputs).
-    """
+    """The component instance Haystack is about to run (its model is needed *before*
+    the call, and the tracer API passes only its name): ``instance`` in
+    ``Pipeline._run_component``, ``chat_generator`` / ``self.chat_generator`` in Agent
+    steps, read from the frame that opened the span. ``None`` when not found."""
     frame = sys._getframe(1)
     for _ in range(12):
         frame = frame.f_back  # type: ignore[assignment]
@@ -75,11 +67,13 @@ def calling_component(expected: str | None) -> Any:
 
 def model_of(instance: Any) -> str | None:
     """The model an instance was configured with."""
-    for name in ("model", "azure_deployment", "model_name"):
-        value = getattr(instance, name, None)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return attr_str(instance, "model", "azure_deployment", "model_name")
+
+
+def attr_str(instance: Any, *names: str) -> str | None:
+    """The first non-empty string attribute of ``instance`` among ``names``."""
+    values = (getattr(instance, name, None) for name in names)
+    return next((v for v in values if isinstance(v, str) and v), None)
 
 
 def max_tokens_of(instance: Any, inputs: Mapping[str, Any] | None) -> int | None:
@@ -97,23 +91,26 @@ def max_tokens_of(instance: Any, inputs: Mapping[str, Any] | None) -> int | None
 
 
 def texts(inputs: Mapping[str, Any] | None) -> list[str]:
-    """The texts a generator/embedder is about to send (messages, prompt, text, documents)."""
-    if not inputs:
-        return []
-    out: list[str] = []
-    for key in ("prompt", "text", "system_prompt"):
-        value = inputs.get(key)
-        if isinstance(value, str):
-            out.append(value)
+    """The texts a generator/embedder is about to send: prompt / text strings, every
+    text of the messages (tool calls and results too), documents' content."""
+    inputs = inputs or {}
+    out = [v for k in ("prompt", "text", "system_prompt") if isinstance(v := inputs.get(k), str)]
     for item in inputs.get("messages") or ():
-        text = getattr(item, "text", None)
-        if isinstance(text, str):
-            out.append(text)
-    for doc in inputs.get("documents") or ():
-        content = getattr(doc, "content", None)
-        if isinstance(content, str):
-            out.append(content)
-    return out
+        out += payload_texts(content_of(item))
+    docs = (getattr(d, "content", None) for d in inputs.get("documents") or ())
+    return out + [c for c in docs if isinstance(c, str)]
+
+
+def content_of(message: Any) -> Any:
+    """A ``ChatMessage``'s content parts as plain data (text, tool calls, results)."""
+    to_dict = getattr(message, "to_dict", None)
+    return to_dict().get("content") if callable(to_dict) else message
+
+
+def streams(instance: Any, inputs: Mapping[str, Any] | None) -> bool:
+    """True when the run streams (a streaming callback at run time or from init)."""
+    cb = (inputs or {}).get("streaming_callback") or getattr(instance, "streaming_callback", None)
+    return cb is not None
 
 
 def reported(outputs: Any) -> tuple[Any, str | None, list[str]]:

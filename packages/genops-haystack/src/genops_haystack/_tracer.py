@@ -1,23 +1,14 @@
 """The Haystack tracer: every Haystack span mapped onto the adapter kit's RunTree.
 
-::
+``haystack.pipeline.run`` → ``invoke_workflow {name}`` (roll-up of everything below);
+``haystack.component.run`` → one span per run (loops: per visit); generators and
+embedders → governed units (policy before the call, usage from ``meta``, cost);
+``Agent`` → ``invoke_agent``; retrievers → ``retrieval``; ``haystack.agent.step.llm``
+→ a ``chat`` unit; ``haystack.agent.step.tool`` → ``execute_tool {name}``.
 
-    from haystack import tracing
-    from genops_haystack import GenOpsTracer
-
-    tracing.enable_tracing(GenOpsTracer())   # or genops_haystack.enable()
-
-- ``haystack.pipeline.run`` → ``invoke_workflow {name}`` (roll-up of everything below);
-- ``haystack.component.run`` → one span per component run (loops: one per visit);
-  generators, chat generators and embedders → governed units (policy before the
-  call, reservation, usage from ``meta``, cost); Agent components → ``invoke_agent``;
-  retrievers → ``retrieval``;
-- ``haystack.agent.step.llm`` → a governed ``chat`` unit, ``haystack.agent.step.tool``
-  → ``execute_tool {name}``.
-
-The span is current in OpenTelemetry while it is open, so SDK instrumentation
-underneath (genops-native) nests under it and, through the unit's claim, adds its
-provider call to the unit instead of opening a second cost-bearing span.
+Each span is current in OpenTelemetry while open, so SDK instrumentation underneath
+(genops-native) nests under it and, through the unit's claim, adds its provider call
+to the unit instead of opening a second cost-bearing span.
 """
 
 from __future__ import annotations
@@ -25,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import itertools
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -35,6 +25,7 @@ from haystack.tracing import utils as tracing_utils
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+import genops
 from genops import GenOps, PolicyViolationError, RequestEstimate
 from genops import adapter as kit
 from genops import attributes as A
@@ -81,17 +72,17 @@ class GenOpsSpan(tracing.Span):
                 self._tracer.tree.record_response(
                     self.run_id, usage=usage, model=model, finish_reasons=finish or None
                 )
-        if self._tracer.content_enabled:
-            self.set_tag(key, value)
+        if self._tracer.content_enabled:  # redacted as the unit's content policy says
+            redact = self.node.unit.redact if self.node and self.node.unit else None
+            text = tracing_utils.coerce_tag_value(value)
+            self.set_tag(key, redact(text) if redact and isinstance(text, str) else text)
 
     def raw_span(self) -> Any:
         return self.node.span if self.node is not None else trace.INVALID_SPAN
 
     def get_correlation_data_for_logs(self) -> dict[str, Any]:
-        if self.node is None:
-            return {}
-        ctx = self.node.span.get_span_context()
-        return {"trace_id": ctx.trace_id, "span_id": ctx.span_id}
+        ctx = self.node.span.get_span_context() if self.node is not None else None
+        return {"trace_id": ctx.trace_id, "span_id": ctx.span_id} if ctx else {}
 
     # -- lifecycle
     def _parent_id(self) -> int | None:
@@ -130,23 +121,30 @@ class GenOpsSpan(tracing.Span):
         call = self._call or {}
         instance = call.get("instance")
         type_name = call.get("type") or type(instance).__name__
-        op = call["op"]
+        op, model = call["op"], C.model_of(instance)
         try:
+            resolved = genops.resolve_provider(
+                base_url=C.base_url(instance), hint=C.provider(type_name), model=model
+            )
             node = self._tracer.tree.start_call(
                 self.run_id,
                 self._parent_id(),
                 operation_name=call.get("name") or type_name,
                 operation_type="embedding" if op == A.OP_EMBEDDINGS else "inference",
                 gen_ai_operation=op,
-                provider=C.provider(type_name),
-                model=C.model_of(instance),
+                provider=resolved.name,
+                model=model,
                 request=RequestEstimate(
                     max_output_tokens=0
                     if op == A.OP_EMBEDDINGS
                     else C.max_tokens_of(instance, inputs),
                     texts=C.texts(inputs),
                 ),
-                attributes={"haystack.component.type": type_name},
+                attributes={
+                    "haystack.component.type": type_name,
+                    A.GEN_AI_REQUEST_STREAM: C.streams(instance, inputs),
+                    **resolved.attributes(),
+                },
                 bind_claim=False,
             )
         except PolicyViolationError:
@@ -170,21 +168,21 @@ class GenOpsSpan(tracing.Span):
 class GenOpsTracer(tracing.Tracer):
     """A ``haystack.tracing.Tracer`` that records governed OpenTelemetry spans.
 
-    ``runtime`` defaults to the current :func:`genops.get_runtime` at each span.
-    Content tags (inputs/outputs) are recorded only when genops content capture is
-    on or ``HAYSTACK_CONTENT_TRACING_ENABLED=true``.
+    ``runtime`` defaults to the current :func:`genops.get_runtime` at each span;
+    content tags only when :attr:`content_enabled`.
     """
 
     def __init__(self, runtime: GenOps | None = None) -> None:
         self.tree = kit.RunTree(runtime)
         #: The tracer this one replaced (restored by the enable() handle).
         self.replaced: tracing.Tracer | None = None
-        self._haystack_content = os.getenv(CONTENT_ENV, "false").lower() == "true"
 
     @property
     def content_enabled(self) -> bool:
-        """True when content tags are recorded."""
-        return self._haystack_content or self.tree.runtime.capture_content
+        """True when content tags are recorded: Haystack's switch (``HAYSTACK_CONTENT_
+        TRACING_ENABLED`` at import, ``tracing.tracer.is_content_tracing_enabled``) or
+        genops content capture."""
+        return tracing.tracer.is_content_tracing_enabled or self.tree.runtime.capture_content
 
     @contextlib.contextmanager
     def trace(

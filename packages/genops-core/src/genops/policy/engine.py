@@ -314,6 +314,25 @@ class Engine:
             self._audit(request, admission)
         return admission
 
+    def check(self, request: UnitRequest) -> Admission:
+        """What :meth:`admit` would decide, reserving nothing: budgets and rate limits
+        are read from the ledger's current position (:func:`genops.check_policy`).
+        A denial goes to the audit trail (the unit it stands in for never runs)."""
+        from genops.preflight import peek_budgets
+
+        decisions, ledgered, redactors = self._run(request)
+        if ledgered and most_severe(decisions).proceeds:
+            peek_budgets(self, request, ledgered, decisions)
+        winner = most_severe(decisions)
+        admission = Admission(
+            decision=winner,
+            decisions=tuple(decisions),
+            redact=_compose(redactors) if winner.proceeds else None,
+        )
+        if self.audit is not None and not winner.proceeds:
+            self._audit(request, admission)
+        return admission
+
     def _reserve(
         self, request: UnitRequest, ledgered: list[LedgerPolicy], decisions: list[PolicyDecision]
     ) -> tuple[_Held | None, list[tuple[float, BudgetState]], list[BudgetAlert]]:
