@@ -16,7 +16,7 @@ def test_genops_demo_shows_every_table(tmp_path):
     assert done.stderr == ""  # no network noise, no warnings
     out = done.stdout
     assert "Spend by team × model" in out
-    for team in ("support", "research", "search", "ops"):
+    for team in ("support", "research", "finance", "search", "ops", "legal", "marketing"):
         assert f"│ {team}" in out, team
     assert "Policy decisions other than ALLOWED, by reason" in out
     for code in ("BUDGET_RESERVATION_FAILED", "POLICY_DENY_MODEL", "POLICY_DENY_CONTENT",
@@ -24,6 +24,7 @@ def test_genops_demo_shows_every_table(tmp_path):
         assert code in out, code
     assert "the provider received 'Write to [REDACTED:email] about a refund'" in out
     assert "gpt-4o blocked by 'approved-models'; requests sent: 0" in out
+    assert "Bedrock opus blocked by 'approved-models'; requests sent: 0" in out
     assert "Budget research-daily" in out
     assert "Where the data went" in out and str(tmp_path / "spend.db") in out
     assert (tmp_path / "spend.db").exists() and (tmp_path / "demo-audit.jsonl").exists()

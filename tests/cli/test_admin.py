@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, date, datetime
+from importlib.metadata import version
 from pathlib import Path
 
 import yaml
+from genai_prices.types import StartDateConstraint
 
 from tests.cli.conftest import run_cli
 from tests.policy.test_cli import policy_file, traffic
@@ -50,6 +53,49 @@ def test_prices_known_override_and_unknown(tmp_path: Path, capsys):
     assert code == 0 and "override" in out and "input" in out
     assert run_cli("prices", "no-such-model-xyz")[0] == 1
     assert "no price for model 'no-such-model-xyz'" in capsys.readouterr().err
+
+
+def _dated_model() -> tuple[str, str, date, date]:
+    """A model whose genai-prices data carries start dates (read straight from the data):
+    (provider id, model id, start of today's price, newest start date in the data)."""
+    from genai_prices.data import providers
+
+    today = datetime.now(UTC).date()
+    every = [
+        (p.id, m.id, c.constraint.start_date)
+        for p in providers
+        for m in p.models
+        if isinstance(m.prices, list)
+        for c in m.prices
+        if isinstance(c.constraint, StartDateConstraint)
+    ]
+    provider, model, _ = next((p, m, d) for p, m, d in every if d <= today)
+    since = max(d for p, m, d in every if (p, m) == (provider, model) and d <= today)
+    return provider, model, since, max(d for _, _, d in every)
+
+
+def test_prices_show_source_and_data_dates(tmp_path: Path):
+    provider, model, since, newest = _dated_model()
+    code, out = run_cli("prices", model, "--provider", provider, "--json")
+    assert code == 0
+    doc = json.loads(out)
+    assert (doc["source"], doc["version"]) == ("genai-prices", version("genai-prices"))
+    assert (doc["price_since"], doc["data_newest_date"]) == (since.isoformat(), newest.isoformat())
+    code, out = run_cli("prices", model, "--provider", provider)
+    assert f"source: genai-prices {version('genai-prices')}" in out
+    assert "genai-prices publishes no data date" in out
+    assert f"this price applies since {since.isoformat()}" in out
+    assert f"newest dated price in the bundled data: {newest.isoformat()}" in out
+    code, out = run_cli("prices", "gpt-4o-mini", "--provider", "openai")  # a flat price
+    assert "this price has no start date in the data" in out
+    prices = tmp_path / "prices.yaml"
+    prices.write_text(yaml.safe_dump([{"provider": "acme", "model": "acme-*", "input": 2,
+                                       "output": 8, "effective_from": "2026-01-01"}]))  # fmt: skip
+    code, out = run_cli("prices", "acme-large", "--provider", "acme", "--prices", str(prices))
+    assert f"source: price override from {prices}, effective from 2026-01-01" in out
+    code, out = run_cli("prices", "acme-large", "--provider", "acme", "--prices", str(prices),
+                        "--json")  # fmt: skip
+    assert json.loads(out)["price_since"] == "2026-01-01"
 
 
 def test_policy_check_explains(policy_file: Path, tmp_path: Path, capsys):

@@ -95,7 +95,7 @@ def test_focus_columns_names_types_and_totals(store):
         tags = json.loads(row["Tags"])
         assert {"team", "project"} <= set(tags)
     teams = {json.loads(r["Tags"])["team"] for r in rows}
-    assert {"support", "research", "search", "ops"} <= teams
+    assert {"support", "research", "finance", "search", "ops", "legal", "marketing"} <= teams
     db = LocalStore(store, readonly=True)
     (total,) = spend(db, Query.last("1d", by=()))
     db.close()

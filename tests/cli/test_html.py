@@ -73,3 +73,8 @@ def test_html_renders_in_chromium_with_charts_and_matching_totals(store, tmp_pat
     assert abs(total - expected["cost"]) < 1e-12
     summed = float(re.search(r'data-sum="([^"]+)"', body.group(1)).group(1))
     assert abs(summed - expected["cost"]) < 1e-9
+    # and the same report as a table (what a user compares it with) shows that total
+    code, table = run_cli("report", "--store", str(store), "--since", "1d", "--by", "team,model")
+    assert code == 0
+    (row,) = [line for line in table.splitlines() if re.match(r"│ total\b", line)]
+    assert row.rstrip("│ ").split("│")[-1].strip() == f"{total:.6f}"

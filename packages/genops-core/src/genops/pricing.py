@@ -299,6 +299,14 @@ def _convert_rate(value: Any) -> Rate | None:
     return None
 
 
+def _start_dates(prices: Any) -> list[date]:
+    """Start dates of a genai-prices model's conditional prices (none for a flat price)."""
+    if not isinstance(prices, list):
+        return []
+    found = (getattr(getattr(p, "constraint", None), "start_date", None) for p in prices)
+    return [d for d in found if isinstance(d, date)]
+
+
 class GenaiPricesSource:
     """Prices from the ``genai-prices`` package data (loaded once, at construction)."""
 
@@ -339,6 +347,38 @@ class GenaiPricesSource:
             source=self.name,
             version=self.version,
         )
+
+    def dates(self, provider: str | None, model: str) -> PriceDates | None:
+        """The dates behind the price of ``model`` (walks the whole data: CLI use only)."""
+        provider_id = _PROVIDER_IDS.get(provider, provider) if provider else None
+        try:
+            _, info = self._snapshot.find_provider_model(model, None, provider_id, None)
+        except LookupError:
+            return None
+        today = datetime.now(UTC).date()
+        starts = _start_dates(info.prices)
+        since = max((d for d in starts if d <= today), default=None)
+        upcoming = min((d for d in starts if d > today), default=None)
+        models = (m for p in self._snapshot.providers for m in p.models)
+        newest = max((d for m in models for d in _start_dates(m.prices)), default=None)
+        return PriceDates(self.version, since, upcoming, newest)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceDates:
+    """Where a genai-prices price sits in time (for ``genops prices``; never per call).
+
+    genai-prices publishes no data date: its data is the one bundled in the installed
+    release (``version``). What it does carry is each price's start date, so ``since``
+    is the start of the price in force today (``None``: undated, the model's first and
+    only price), ``next_change`` a dated price still to come, and ``newest`` the latest
+    start date anywhere in the bundled data (the data is at least that recent).
+    """
+
+    version: str
+    since: date | None
+    next_change: date | None
+    newest: date | None
 
 
 class PriceBook:

@@ -9,6 +9,7 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage
 
 from genops import Attribution
+from genops import adapter as kit
 
 #: ``llama_index.llms.<x>`` / ``llama_index.embeddings.<x>`` integration → ``gen_ai.provider.name``.
 PROVIDERS: Mapping[str, str] = {  # other package names pass through (openai, anthropic, groq…)
@@ -52,18 +53,10 @@ def max_tokens(instance: Any, bound_args: inspect.BoundArguments) -> int | None:
 
 
 def texts(bound_args: inspect.BoundArguments) -> list[str]:
-    """Text the call sends (for the input-token estimate; never recorded)."""
-    args = bound_args.arguments
-    out: list[str] = []
-    for key in ("messages", "prompt", "query", "text", "texts"):
-        value = args.get(key)
-        items = value if isinstance(value, list | tuple) else [value]
-        for item in items:
-            if isinstance(item, str):
-                out.append(item)
-            elif isinstance(item, ChatMessage) and isinstance(item.content, str):
-                out.append(item.content)
-    return out
+    """Every text the call sends, tool-call arguments included (the kit's walk): for the
+    input-token estimate and content policies; never recorded."""
+    sent = ("messages", "prompt", "query", "text", "texts")
+    return kit.payload_texts([bound_args.arguments.get(k) for k in sent])
 
 
 def messages(bound_args: inspect.BoundArguments) -> list[dict[str, Any]]:
@@ -107,8 +100,6 @@ def response_info(response: Any) -> tuple[str | None, str | None, list[str] | No
 
 
 def attribution(tags: Mapping[str, Any] | None) -> Attribution | None:
-    """Attribution from ``instrument_tags`` keys prefixed ``genops_``."""
-    if not tags:
-        return None
-    found = {k: v for k, v in tags.items() if isinstance(k, str) and k.startswith(TAG_PREFIX)}
-    return Attribution.from_mapping(found, prefix=TAG_PREFIX) if found else None
+    """Attribution from ``instrument_tags`` keys prefixed ``genops_`` (``None``: none)."""
+    found = Attribution.from_mapping(tags or {}, prefix=TAG_PREFIX)
+    return found if found.as_dict() else None

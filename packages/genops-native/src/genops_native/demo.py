@@ -3,7 +3,9 @@
 - support (OpenAI): tickets for two customers, a prompt with an e-mail address that is
   redacted before it leaves, a large completion that is warned about, an unapproved
   model that is blocked before any request is sent;
-- research (Anthropic): a runaway agent loop stopped by its daily budget.
+- research (Anthropic): a runaway agent loop stopped by its daily budget;
+- finance (AWS Bedrock, boto3 ``converse``): invoice triage on Nova Micro, and a model
+  outside the approved list blocked before botocore sends anything.
 """
 
 from __future__ import annotations
@@ -79,6 +81,39 @@ def research(ctx: DemoContext) -> None:
         ctx.step()
 
 
+INVOICES = (("acme", "INV-1041: 12 licences, net 30"), ("globex", "INV-2210: support renewal"),
+            ("initech", "INV-3302: overdue since October"))  # fmt: skip
+BEDROCK_MODEL = "amazon.nova-micro-v1:0"
+
+
+def finance(ctx: DemoContext) -> None:
+    import boto3  # type: ignore[import-untyped]
+
+    client = boto3.client(
+        "bedrock-runtime", region_name="us-east-1", endpoint_url=ctx.fake.url,
+        aws_access_key_id="demo", aws_secret_access_key="demo",
+    )  # fmt: skip
+    with genops.attribution(team="finance", project="invoice-triage"):
+        for customer, invoice in INVOICES:
+            with genops.attribution(customer_id=customer):
+                client.converse(
+                    modelId=BEDROCK_MODEL,
+                    messages=[{"role": "user", "content": [{"text": f"Classify: {invoice}"}]}],
+                    inferenceConfig={"maxTokens": 32},
+                )
+            ctx.step()
+        before = ctx.fake.requests
+        with ctx.may_be_blocked() as caught:
+            client.converse(
+                modelId="anthropic.claude-3-opus-20240229-v1:0",
+                messages=[{"role": "user", "content": [{"text": "Audit every invoice"}]}],
+            )
+        if caught:
+            sent = ctx.fake.requests - before
+            ctx.note(f"Bedrock opus blocked by {caught[0].policy_name!r}; requests sent: {sent}")
+        ctx.step()
+
+
 def scenarios() -> list[Scenario]:
     """The scenarios of the installed SDKs."""
     found: list[Scenario] = []
@@ -97,6 +132,15 @@ def scenarios() -> list[Scenario]:
         found.append(
             Scenario("anthropic research agent", "anthropic", "research", "a budget runs out",
                      RESEARCH_STEPS, research, ("claude-3-5-haiku-*",))
+        )  # fmt: skip
+    except ImportError:
+        pass
+    try:
+        import boto3  # noqa: F401
+
+        found.append(
+            Scenario("bedrock invoice triage", "bedrock", "finance", "Converse, a model blocked",
+                     len(INVOICES) + 1, finance, (BEDROCK_MODEL,))
         )  # fmt: skip
     except ImportError:
         pass

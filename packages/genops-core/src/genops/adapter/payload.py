@@ -27,6 +27,7 @@ from typing import Any, Final
 STRUCTURAL_KEYS: Final = frozenset(
     {
         "type",
+        "block_type",  # LlamaIndex content blocks
         "role",
         "id",
         "call_id",

@@ -145,7 +145,7 @@ def prices(model: str, provider: str | None, prices_file: str | None, as_json: b
     doc = {
         "provider": found.provider, "model": found.model, "unit": "USD per 1M tokens",
         "rates": rates, "per_request": per_request, "source": found.source,
-        "version": found.version,
+        "version": found.version, **_price_dates(provider, model, found),
     }  # fmt: skip
     if as_json:
         out().write(json.dumps(doc) + "\n")
@@ -159,11 +159,43 @@ def prices(model: str, provider: str | None, prices_file: str | None, as_json: b
         t.add_row("per request (USD)", str(found.per_request))
     console = out().console()
     console.print(t)
-    if found.source == "genai-prices":
-        source = f"source: genai-prices {found.version} (the price data bundled in that release)"
-    else:
-        source = f"source: {found.source} {found.version}".rstrip() + " (init(prices=...))"
-    console.print(source)
+    console.print(_source_line(doc, prices_file), soft_wrap=True, markup=False)
+
+
+def _price_dates(provider: str | None, model: str, found: Any) -> dict[str, Any]:
+    """``price_since`` / ``next_price_change`` / ``data_newest_date`` (ISO dates or None)."""
+    from genops.pricing import GenaiPricesSource
+
+    if found.source != "genai-prices":  # an override: its effective_from is its date
+        since = found.version if found.version not in ("", "user") else None
+        return {"price_since": since, "next_price_change": None, "data_newest_date": None}
+    dates = GenaiPricesSource().dates(provider, model)
+    picked = (dates.since, dates.next_change, dates.newest) if dates else (None, None, None)
+    keys = ("price_since", "next_price_change", "data_newest_date")
+    return {k: d.isoformat() if d else None for k, d in zip(keys, picked, strict=True)}
+
+
+def _source_line(doc: dict[str, Any], prices_file: str | None) -> str:
+    since, upcoming = doc["price_since"], doc["next_price_change"]
+    if doc["source"] != "genai-prices":
+        where = prices_file or "init(prices=...)"
+        return f"source: price override from {where}, " + (
+            f"effective from {since}" if since else "no effective_from (always in force)"
+        )
+    lines = [
+        f"source: genai-prices {doc['version']} — the price data bundled in that release",
+        "  (genai-prices publishes no data date; genops never fetches price updates)",
+        f"this price applies since {since}" if since
+        else "this price has no start date in the data (no price change recorded for the model)",
+    ]  # fmt: skip
+    if upcoming:
+        lines.append(f"a new price for this model starts on {upcoming}")
+    if doc["data_newest_date"]:
+        lines.append(
+            f"newest dated price in the bundled data: {doc['data_newest_date']} "
+            "(scheduled changes are listed in advance)"
+        )
+    return "\n".join(lines)
 
 
 @click.group()

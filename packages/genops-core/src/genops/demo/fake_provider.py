@@ -5,7 +5,8 @@ A real HTTP server on ``127.0.0.1`` (a free port) answering, deterministically:
 - ``POST …/chat/completions`` (OpenAI): a text answer, or — when the request offers
   ``tools`` and the last message is not a tool result — one tool call;
 - ``POST …/embeddings`` (OpenAI): small deterministic vectors;
-- ``POST …/messages`` (Anthropic): a text answer.
+- ``POST …/messages`` (Anthropic): a text answer;
+- ``POST /model/{modelId}/converse`` (AWS Bedrock Converse): a text answer.
 
 Usage is counted from the request (input ≈ characters / 4, output ≤ ``max_tokens``).
 SDK clients keep the provider's real base URL (``https://api.openai.com/v1``), so
@@ -115,6 +116,20 @@ def anthropic_message(body: dict[str, Any], n: int) -> dict[str, Any]:
     }
 
 
+def bedrock_converse(body: dict[str, Any]) -> dict[str, Any]:
+    """A Bedrock ``Converse`` answer (``botocore`` parses it like the real service's)."""
+    prompt = _tokens([body.get("system", []), body.get("messages", [])])
+    cap = body.get("inferenceConfig", {}).get("maxTokens") or 48
+    completion = int(min(int(cap), 48))
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": ANSWER}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": prompt, "outputTokens": completion,
+                  "totalTokens": prompt + completion},
+        "metrics": {"latencyMs": 12},
+    }  # fmt: skip
+
+
 class FakeProvider:
     """The loopback server; a context manager (``close()`` stops it)."""
 
@@ -164,6 +179,8 @@ class FakeProvider:
             return 200, embeddings(body)
         if route.endswith("/messages"):
             return 200, anthropic_message(body, n)
+        if route.startswith("/model/") and route.endswith("/converse"):
+            return 200, bedrock_converse(body)
         return 404, {"error": {"message": f"the demo provider has no route {route}"}}
 
     def http_client(self, module: str = "httpx") -> Any:

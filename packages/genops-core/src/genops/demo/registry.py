@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,7 +53,9 @@ class Scenario:
 
     ``integration`` is the ``genops.integrations`` entry point it exercises, ``steps``
     the progress-bar length, ``models`` the models it calls (the demo policy approves
-    them), ``run(ctx)`` the workload itself.
+    them), ``run(ctx)`` the workload itself, ``requires`` the modules it needs beyond
+    its package's own dependencies (e.g. ``("llama_index.llms.openai",)``): when one
+    is not installed the scenario is left out, silently.
     """
 
     name: str
@@ -62,6 +65,19 @@ class Scenario:
     steps: int
     run: Callable[[DemoContext], None]
     models: tuple[str, ...] = ()
+    requires: tuple[str, ...] = ()
+
+    @property
+    def installed(self) -> bool:
+        """True when every module in ``requires`` can be imported."""
+        return all(_importable(name) for name in self.requires)
+
+
+def _importable(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package is missing
+        return False
 
 
 _registered: list[Scenario] = []
@@ -74,11 +90,16 @@ def register(scenario: Scenario) -> Scenario:
 
 
 def discover() -> list[Scenario]:
-    """Every scenario of the installed integrations (those whose framework imports)."""
+    """Every scenario of the installed integrations, in entry point name order.
+
+    An entry point names a list of :class:`Scenario` or a callable returning one; an
+    ``ImportError`` while loading or calling it, or a missing ``requires`` module,
+    leaves the scenarios out (that framework is not installed)."""
     found: list[Scenario] = []
     for ep in sorted(entry_points(group=GROUP), key=lambda e: e.name):
         try:
-            found.extend(ep.load()())
+            loaded = ep.load()
+            found.extend(loaded() if callable(loaded) else loaded)
         except ImportError as exc:  # the framework is not installed: no scenario
             log.debug("demo scenarios %s skipped: %s", ep.name, exc)
-    return [*found, *_registered]
+    return [s for s in (*found, *_registered) if s.installed]

@@ -88,7 +88,10 @@ def run(
     console = console or Console()
     chosen = discover() if scenarios is None else scenarios
     if not chosen:
-        raise ValueError("no demo scenarios: install genops-native or genops-langchain")
+        raise ValueError(
+            "no demo scenarios: install an integration package (genops-native, "
+            "genops-langchain, genops-llamaindex, genops-haystack)"
+        )
     path = store or default_path()
     audit = path.with_name("demo-audit.jsonl")
     since = time.time()
