@@ -120,6 +120,10 @@ POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
 #: output seen so far of a stream closed early, a stream whose provider rejected
 #: stream_options (characters / 4). The cost is priced from it, never from the reservation.
 USAGE_ESTIMATED: Final = "genops.usage.estimated"
+#: on another library's GenAI span (an SDK that traces itself, an OTel GenAI
+#: instrumentation) whose gen_ai.usage.* genops dropped: the span id (hex) of the
+#: genops unit that carries the call's usage (genops.coexist).
+USAGE_COUNTED_ON: Final = "genops.usage.counted_on"
 #: set when gen_ai.provider.name is not a fact about the endpoint (genops.providers):
 #: "framework" (the framework's hint), "wire_family" (the SDK's wire format) or "unknown".
 PROVIDER_SOURCE: Final = "genops.provider.source"

@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from genops import _safety
+from genops import _safety, coexist
 from genops import attributes as A
 from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
@@ -109,6 +109,10 @@ class GenOps:
         )
         #: the local spend store's span processor, when genops writes one
         self.store_processor = store
+        #: Self-tracing GenAI telemetry found (genops.coexist): their spans' usage is
+        #: moved to genops' unit, so no call is counted twice.
+        self.self_tracing: tuple[str, ...] = coexist.detect()
+        coexist.install(tp, detected=self.self_tracing)
         self.tracer_provider = tp
         self.meter_provider = mp
         self._owned_providers = owned
