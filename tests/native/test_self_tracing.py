@@ -168,12 +168,8 @@ def test_inside_a_users_governed_block(native: genops.GenOps, traced: Any, telem
 
 @pytest.mark.parametrize(
     ("cassette", "method", "usage"),
-    [c for c in ANTHROPIC_CASES if "aggregates" not in c[0]],
-    ids=[
-        c[0].split("/")[1].removesuffix(".yaml")
-        for c in ANTHROPIC_CASES
-        if "aggregates" not in c[0]
-    ],  # fmt: skip
+    ANTHROPIC_CASES,
+    ids=[c[0].split("/")[1].removesuffix(".yaml") for c in ANTHROPIC_CASES],
 )
 def test_cassettes(
     native: genops.GenOps, telemetry: Any, cassette: str, method: str, usage: genops.Usage
