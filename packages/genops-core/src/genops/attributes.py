@@ -106,6 +106,11 @@ COST_UNKNOWN: Final = "genops.cost.unknown"
 #: where the price came from ("override" | "genai-prices") and that source's data version.
 COST_PRICE_SOURCE: Final = "genops.cost.price_source"
 COST_PRICE_VERSION: Final = "genops.cost.price_version"
+#: true when genops.cost.total is an estimate (on_unknown_price: estimate): price_source
+#: is "estimate:family" / "estimate:override" / "estimate:request_model" and
+#: price_version names the basis (genops.price_estimate). Also a label of genops.cost.
+COST_ESTIMATED: Final = "genops.cost.estimated"
+ENV_ON_UNKNOWN_PRICE: Final = "GENOPS_ON_UNKNOWN_PRICE"
 #: Roll-up of descendant units on non-unit parent spans (chains, agents, retrievers).
 ROLLUP_COST_TOTAL: Final = "genops.rollup.cost.total"
 ROLLUP_COST_UNKNOWN_UNITS: Final = "genops.rollup.cost.unknown_units"
