@@ -9,8 +9,9 @@ record made with it says so (``genops.cost.estimated = true``,
    shortened one ``-`` / ``:`` / ``@`` / ``_`` segment at a time (a gateway's
    ``vendor/`` prefix dropped first) until a price source knows it, never down to a
    single segment. ``gpt-4o-mini-acme-deploy`` → ``gpt-4o-mini``;
-   ``claude-sonnet-4-5-internal`` → ``claude-sonnet-4-5``;
-   ``azure/gpt-4o-2099-01-01`` → ``gpt-4o``.
+   ``azure/gpt-4o-2099-01-01`` → ``gpt-4o``. When the provider prices none of them
+   (a gateway's host name), the same names at *any* provider, the model's own name
+   first (genai-prices' choice of provider: ``gpt-4o-mini`` → ``openai``).
 2. **override** — a price entry marked ``estimate: true`` (a fallback rate of yours,
    e.g. ``model: "*"``), used only for estimates::
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
@@ -63,20 +64,33 @@ def family_names(model: str) -> Iterator[str]:
 
 def estimate(book: PriceBook, provider: str | None, model: str) -> ModelPricing | None:
     """The estimated pricing of ``model`` (priced by no source), or ``None``."""
-    for name in family_names(model):
-        found = book.lookup(provider, name)
+    tries = [(provider, name) for name in family_names(model)]
+    if provider is not None:  # an unpriced provider (a gateway's host): any provider's
+        tries += [(None, name) for name in (model, *family_names(model))]
+    for who, name in tries:
+        found = book.lookup(who, name)
         if found is not None:
+            basis = f"{found.provider}/{name} ({found.source} {found.version})"
             return dataclasses.replace(
-                found,
-                model=model,
-                source=SOURCE_FAMILY,
-                version=f"{name} ({found.source} {found.version})".replace(" )", ")"),
-            )
+                found, provider=provider or found.provider, model=model,
+                source=SOURCE_FAMILY, version=basis.replace(" )", ")"),
+            )  # fmt: skip
     if book.fallback is not None:
         found = book.fallback.lookup(provider, model)
         if found is not None:
             return dataclasses.replace(found, source=SOURCE_OVERRIDE)
     return None
+
+
+def estimating(defaults: Mapping[str, Any], policies: Iterable[Any]) -> bool:
+    """Whether a unit's accounting uses its estimated price (its price being unknown):
+    the rule (the engine's policy defaults) or one of its USD budgets says ``estimate``."""
+    if defaults.get("on_unknown_price") == "estimate":
+        return True
+    return any(
+        getattr(p, "on_unknown_price", None) == "estimate" and getattr(p, "unit", "") == "USD"
+        for p in policies
+    )
 
 
 def applies(runtime: Any, admission: Any) -> bool:
@@ -135,6 +149,7 @@ __all__ = [
     "applies",
     "cost",
     "estimate",
+    "estimating",
     "family_names",
     "is_estimate",
 ]

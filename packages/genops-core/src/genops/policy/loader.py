@@ -175,12 +175,13 @@ def load_data(
         raise _from_validation(exc, source=source, policy=None) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise PolicyConfigError(str(exc), source=source) from None
+    defaults = doc.defaults
     if on_unknown_price is not None:
-        doc.defaults = doc.defaults.model_copy(update={"on_unknown_price": on_unknown_price})
+        defaults = defaults.model_copy(update={"on_unknown_price": on_unknown_price})
     policies: list[Policy] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(doc.policies):
-        policy = _build(item, index, doc.defaults, source)
+        policy = _build(item, index, defaults, source)
         if policy.name in seen:
             raise PolicyConfigError(
                 f"duplicate policy name (first used by policies[{seen[policy.name]}])",
@@ -192,7 +193,7 @@ def load_data(
         policies.append(policy)
     return PolicyConfig(
         policies=tuple(policies),
-        defaults=doc.defaults,
+        defaults=defaults,
         ledger=doc.ledger,
         audit_sink=doc.audit.sink if doc.audit else None,
         audit_sample_allowed=doc.audit.sample_allowed if doc.audit else 1.0,
