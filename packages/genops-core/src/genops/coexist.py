@@ -88,7 +88,7 @@ def detect() -> tuple[str, ...]:
     found: list[str] = []
     seen: set[str] = set()
     for dist in importlib.metadata.distributions():
-        name = (dist.metadata.get("Name") or "").lower().replace("_", "-")
+        name = (dist.name or "").lower().replace("_", "-")
         if not name or name in seen:
             continue
         seen.add(name)
