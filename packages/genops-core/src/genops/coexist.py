@@ -59,7 +59,8 @@ SCOPE: Final = "genops"
 _USAGE_PREFIX: Final = "gen_ai.usage."
 
 #: Distributions that emit GenAI spans with usage of their own (name → minimum major
-#: version; 0 = any). ``opentelemetry-instrumentation-genai-*`` is matched by prefix.
+#: version; 0 = any). Every ``opentelemetry-instrumentation-genai-*`` package is built
+#: on ``opentelemetry-util-genai``, so that one name finds them all.
 _SELF_TRACING: Final = {
     "anthropic": 2,
     "opentelemetry-util-genai": 0,
@@ -73,7 +74,6 @@ _SELF_TRACING: Final = {
     "openinference-instrumentation-openai": 0,
     "openinference-instrumentation-anthropic": 0,
 }
-_GENAI_PREFIX: Final = "opentelemetry-instrumentation-genai-"
 
 
 def _major(version: str) -> int:
@@ -84,21 +84,16 @@ def _major(version: str) -> int:
 @functools.lru_cache(maxsize=1)
 def detect() -> tuple[str, ...]:
     """The installed GenAI telemetry that emits usage-bearing spans of its own, as
-    ``"name version"`` (read from package metadata once per process)."""
+    ``"name version"`` (package metadata, read once per process)."""
     found: list[str] = []
-    seen: set[str] = set()
-    for dist in importlib.metadata.distributions():
-        name = (dist.name or "").lower().replace("_", "-")
-        if not name or name in seen:
+    for name, minimum in _SELF_TRACING.items():
+        try:
+            version = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
             continue
-        seen.add(name)
-        minimum = _SELF_TRACING.get(name)
-        if minimum is None and not name.startswith(_GENAI_PREFIX):
-            continue
-        version = dist.version or ""
         if minimum and _major(version) < minimum:
             continue
-        found.append(f"{name} {version}".strip())
+        found.append(f"{name} {version}")
     return tuple(sorted(found))
 
 
