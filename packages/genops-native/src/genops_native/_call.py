@@ -70,7 +70,8 @@ class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
     __slots__ = (
-        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "provider", "unit",
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "is_async",
+        "provider", "unit",
     )  # fmt: skip
 
     def __init__(
@@ -91,6 +92,9 @@ class Call:
         self.hide_usage_chunk = False
         #: The provider rejected ``stream_options``: count usage locally if none arrives.
         self.estimate_usage = False
+        #: Made by an async client: its stream is async. Said by the wrapper, not guessed
+        #: from the stream (another instrumentation's proxy has both __next__ and __anext__).
+        self.is_async = False
 
     def without_stream_options(
         self, error: BaseException, kwargs: dict[str, Any]
@@ -187,9 +191,9 @@ class Call:
         """Handle the SDK's return value: a stream gets a proxy, a response is read now."""
         endpoint = self.endpoint
         if self.info.stream and endpoint.new_stream_state is not None:
-            if hasattr(result, "__anext__"):
+            if self.is_async and hasattr(result, "__anext__"):
                 return AsyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
-            if hasattr(result, "__next__"):
+            if not self.is_async and hasattr(result, "__next__"):
                 return SyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
             if _raw_stream(result, lambda stream: self.succeed(stream)):
                 return result  # completes when the parsed stream does
@@ -344,6 +348,7 @@ def wrap_method(
             if started is None:
                 return await original(self, *args, **kwargs)
             call, kwargs = started
+            call.is_async = True
             try:
                 with call.activated():
                     try:
