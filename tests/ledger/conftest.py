@@ -103,7 +103,9 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     prefix = f"genops_test_{uuid.uuid4().hex[:10]}_"
     yield f"{postgres_server}?table_prefix={prefix}"
     with psycopg.connect(postgres_server, autocommit=True) as conn:
-        conn.execute(f"DROP TABLE IF EXISTS {prefix}consumption, {prefix}reservations")
+        conn.execute(
+            f"DROP TABLE IF EXISTS {prefix}consumption, {prefix}reservations, {prefix}markers"
+        )
 
 
 @pytest.fixture(params=["memory", "sqlite", "redis", "postgres"])

@@ -363,7 +363,7 @@ def test_budget_gauges_per_budget_instance(
     assert {p.attributes[A.BUDGET_UNIT] for p in points[A.METRIC_BUDGET_UTILIZATION]} == {"USD"}
 
 
-@pytest.mark.parametrize("backend", ["memory", "redis", "sqlite"])
+@pytest.mark.parametrize("backend", ["memory", "redis", "sqlite", "postgres"])
 def test_alerts_fire_once_over_100_calls_on_settled_spend(
     start: Callable[..., genops.GenOps],
     telemetry: Telemetry,
@@ -377,6 +377,7 @@ def test_alerts_fire_once_over_100_calls_on_settled_spend(
         "memory": "memory",
         "sqlite": f"sqlite:///{tmp_path / 'ledger.db'}",
         "redis": request.getfixturevalue("redis_url") if backend == "redis" else "",
+        "postgres": request.getfixturevalue("postgres_url") if backend == "postgres" else "",
     }[backend]
     policy = budget(limit=20.0, alert_at=[0.25, 0.5, 0.9])
     start(policy, ledger)

@@ -179,3 +179,24 @@ def test_keys_lists_held_and_consumed_instances(make_ledger: Callable[[], Ledger
     assert "budget:spend|team=a" in held_keys
     every = ledger.keys("")
     assert every and all(k.startswith("budget:") for k in every)
+
+
+def test_mark_once_is_once_across_connections(
+    make_ledger: Callable[[], Ledger], ledger_url: str
+) -> None:
+    """Alerts fire once fleet-wide: of two connections to one ledger (every kind,
+    PostgreSQL included) exactly one sets a marker; it can be set again once expired
+    (Redis expires markers on its own clock, not ``now``: checked without waiting only
+    for the others)."""
+    first, second = make_ledger(), make_ledger()
+    marks = [
+        first.mark_once("alert:b|team=a:0.5:2026-03-10", keep_for=60.0, now=1000.0),
+        second.mark_once("alert:b|team=a:0.5:2026-03-10", keep_for=60.0, now=1001.0),
+        second.mark_once("alert:b|team=a:0.9:2026-03-10", keep_for=60.0, now=1001.0),
+    ]
+    assert marks == [True, False, True]
+    assert not first.mark_once("alert:b|team=a:0.9:2026-03-10", keep_for=60.0, now=1059.0)
+    if not ledger_url.startswith("redis"):
+        assert second.mark_once("alert:b|team=a:0.5:2026-03-10", keep_for=60.0, now=1061.0)
+    assert first.mark_once("forever", keep_for=None, now=0.0)
+    assert not second.mark_once("forever", keep_for=None, now=10.0**9)

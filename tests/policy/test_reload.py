@@ -347,3 +347,19 @@ def test_a_forked_worker_watches_the_file_itself(
             os._exit(4)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_reload_keeps_the_init_level_unknown_price_rule(
+    telemetry: Telemetry, start: Callable[..., genops.GenOps], policy_file: Path
+) -> None:
+    rt = start(on_unknown_price="block")
+    with pytest.raises(genops.PolicyViolationError):
+        call("unpriced-model")
+    write(policy_file, doc(allowed("approved", "acme-*", "unpriced-*"), budget(limit=20.0)))
+    reloader = rt.policy_reloader
+    assert reloader is not None
+    outcome = reloader.check()
+    assert outcome is not None and outcome.result == "applied"
+    with pytest.raises(genops.PolicyViolationError) as blocked:
+        call("unpriced-model")  # still "block": the file sets no default, init() did
+    assert blocked.value.decision.reason_code == "x_price_unknown"

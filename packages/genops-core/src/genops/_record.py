@@ -20,6 +20,7 @@ from genops import attributes as A
 from genops import scrub
 from genops.decision import PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
+from genops.price_estimate import is_estimate
 from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
 from genops.usage import Usage
 
@@ -221,6 +222,8 @@ def outcome(
         if price_source:
             attrs[A.COST_PRICE_SOURCE] = price_source
             attrs[A.COST_PRICE_VERSION] = price_version or ""
+            if is_estimate(price_source):
+                attrs[A.COST_ESTIMATED] = True
     elif unit.cost_bearing:
         attrs[A.COST_UNKNOWN] = True
     unit.span.set_attributes(attrs)
@@ -310,8 +313,11 @@ def metrics(
     cost: Decimal | None,
     duration: float,
     exc: BaseException | None,
+    *,
+    estimated: bool = False,
 ) -> None:
-    """GenAI semconv histograms and the genops cost counters for one finished unit."""
+    """GenAI semconv histograms and the genops cost counters for one finished unit
+    (``estimated``: the cost is an estimate, labelled ``genops.cost.estimated``)."""
     labels = metric_labels(unit)
     if unit.response_model:
         labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
@@ -332,7 +338,7 @@ def metrics(
         # A known $0 (free model, zero tokens) is recorded too: the series exists from the
         # first call, so Prometheus increase() counts the next call in full.
         if cost or unit.cost_bearing:
-            ins.cost.add(float(cost), labels)
+            ins.cost.add(float(cost), {**labels, A.COST_ESTIMATED: True} if estimated else labels)
     elif unit.cost_bearing:
         ins.cost_unknown.add(1, labels)
 

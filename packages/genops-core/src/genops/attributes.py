@@ -115,6 +115,11 @@ COST_UNKNOWN: Final = "genops.cost.unknown"
 #: where the price came from ("override" | "genai-prices") and that source's data version.
 COST_PRICE_SOURCE: Final = "genops.cost.price_source"
 COST_PRICE_VERSION: Final = "genops.cost.price_version"
+#: true when genops.cost.total is an estimate (on_unknown_price: estimate): price_source
+#: is "estimate:family" / "estimate:override" / "estimate:request_model" and
+#: price_version names the basis (genops.price_estimate). Also a label of genops.cost.
+COST_ESTIMATED: Final = "genops.cost.estimated"
+ENV_ON_UNKNOWN_PRICE: Final = "GENOPS_ON_UNKNOWN_PRICE"
 #: Roll-up of descendant units on non-unit parent spans (chains, agents, retrievers).
 ROLLUP_COST_TOTAL: Final = "genops.rollup.cost.total"
 ROLLUP_COST_UNKNOWN_UNITS: Final = "genops.rollup.cost.unknown_units"
@@ -129,6 +134,10 @@ POLICY_ENFORCEMENT: Final = "genops.policy.enforcement"
 #: output seen so far of a stream closed early, a stream whose provider rejected
 #: stream_options (characters / 4). The cost is priced from it, never from the reservation.
 USAGE_ESTIMATED: Final = "genops.usage.estimated"
+#: on another library's GenAI span (an SDK that traces itself, an OTel GenAI
+#: instrumentation) whose gen_ai.usage.* genops dropped: the span id (hex) of the
+#: genops unit that carries the call's usage (genops.coexist).
+USAGE_COUNTED_ON: Final = "genops.usage.counted_on"
 #: set when gen_ai.provider.name is not a fact about the endpoint (genops.providers):
 #: "framework" (the framework's hint), "wire_family" (the SDK's wire format) or "unknown".
 PROVIDER_SOURCE: Final = "genops.provider.source"

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from genops.lifecycle import GovernedUnit
     from genops.usage import Usage
 
@@ -51,7 +53,7 @@ class Claim:
     own, not part of the first).
     """
 
-    __slots__ = ("_closed", "_lock", "_provider_calls", "issuer", "owner", "previous")
+    __slots__ = ("_closed", "_lock", "_provider_calls", "_span", "issuer", "owner", "previous")
 
     def __init__(
         self,
@@ -59,9 +61,11 @@ class Claim:
         *,
         issuer: object | None = None,
         previous: Claim | None = None,
+        span: Span | None = None,
     ) -> None:
         self.owner = owner
         self.issuer = issuer
+        self._span = span
         #: The claim that was current when this one was bound (restored when it closes).
         self.previous = previous
         self._provider_calls = 0
@@ -79,6 +83,13 @@ class Claim:
         return self._provider_calls
 
     @property
+    def span(self) -> Span:
+        """The span the provider calls made under this claim nest in: the framework
+        run's own span for a sub-claim, else the owner's. The SDK layer makes it current
+        while it sends, so spans the SDK (or its HTTP client) emits nest under it."""
+        return self._span if self._span is not None else self.owner.span
+
+    @property
     def redact(self) -> Callable[[str], str] | None:
         """The content policy's redaction for outgoing text, if the owner has one."""
         fn = self.owner.redact
@@ -92,9 +103,10 @@ class Claim:
             self._provider_calls += 1
         self.owner.add_provider_call(usage, provider=provider, model=model)
 
-    def sub_claim(self, issuer: object | None = None) -> Claim:
-        """A claim on the same owner that counts its own provider calls (one framework run)."""
-        return Claim(self.owner, issuer=issuer, previous=self)
+    def sub_claim(self, issuer: object | None = None, *, span: Span | None = None) -> Claim:
+        """A claim on the same owner that counts its own provider calls (one framework
+        run, whose own ``span`` the calls nest in)."""
+        return Claim(self.owner, issuer=issuer, previous=self, span=span)
 
     def close(self) -> None:
         """No further provider calls through this claim; the previous one is current again."""

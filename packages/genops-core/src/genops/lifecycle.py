@@ -35,7 +35,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from genops import _record, _safety
+from genops import _record, _safety, price_estimate
 from genops import attributes as A
 from genops import sla as _sla
 from genops._record import UNATTRIBUTED, error_type
@@ -346,14 +346,22 @@ class GovernedUnit:
         max_out = self.request.max_output_tokens
         if max_out is None:
             max_out = self._rt.default_max_output_tokens if self.cost_bearing else 0
-        cost = None
+        cost = estimated = None
         if not self.cost_bearing:
             cost = Decimal(0)
         elif self.model:
             pricing = self._rt.prices.lookup(self.provider, self.model)
             if pricing is not None:
                 cost = pricing.max_cost(input_tokens, max_out)
-        return Estimate(input_tokens=input_tokens, max_output_tokens=max_out, cost_usd=cost)
+            else:  # unknown price: the bound at an estimated price, if there is one
+                guess = self._rt.prices.estimate(self.provider, self.model)
+                estimated = guess.max_cost(input_tokens, max_out) if guess else None
+        return Estimate(
+            input_tokens=input_tokens,
+            max_output_tokens=max_out,
+            cost_usd=cost,
+            estimated_cost_usd=estimated,
+        )
 
     def _start_span(self, attribution: Attribution) -> Span:
         rt = self._rt
@@ -484,7 +492,19 @@ class GovernedUnit:
                 self.span.end()
 
     def _cost(self) -> tuple[Decimal | None, str | None, str | None]:
-        """(cost, price source, price version) of what was used; cost None if unknown."""
+        """(cost, price source, price version) of what was used; cost None if unknown —
+        or, under ``on_unknown_price: estimate``, estimated (:mod:`genops.price_estimate`)."""
+        known = self._known_cost()
+        if known[0] is not None or not self.cost_bearing:
+            return known
+        if not price_estimate.applies(self._rt, self.admission):
+            return known
+        calls = [(c.usage, c.provider, c.model) for c in self._calls]
+        if not calls and self._reported is not None:
+            calls = [(self._reported, self.provider, self.response_model or self.model)]
+        return price_estimate.cost(self._rt.prices, calls, self.model)
+
+    def _known_cost(self) -> tuple[Decimal | None, str | None, str | None]:
         if self._calls:
             total = Decimal(0)
             for call in self._calls:
@@ -523,7 +543,8 @@ class GovernedUnit:
         _record.outcome(self, usage, cost, price_source, price_version)
         if error is not None:
             _record.error(self.span, error, redact=self.redact)
-        _record.metrics(self, usage, cost, duration, error)
+        estimated = price_estimate.is_estimate(price_source)
+        _record.metrics(self, usage, cost, duration, error, estimated=estimated)
         if self.sla is not None:
             with _safety.guard("sla"):
                 _sla.record(self, self.sla, duration)

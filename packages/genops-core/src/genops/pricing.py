@@ -16,6 +16,10 @@ Overrides (YAML or dict), per-million-token USD prices::
         output: 1.20
         cache_read: 0.15
         effective_from: 2026-01-01       # optional; the newest active entry wins
+      - model: "*"
+        input: 3.00
+        output: 15.00
+        estimate: true                   # only an estimate: see genops.price_estimate
 """
 
 from __future__ import annotations
@@ -137,6 +141,8 @@ class PriceOverride:
     cache_write: Decimal | None = None
     reasoning: Decimal | None = None
     effective_from: date | None = None
+    #: a fallback rate for ``on_unknown_price: estimate`` only — never a real price
+    estimate: bool = False
 
 
 _OVERRIDE_KEYS = frozenset(
@@ -149,6 +155,7 @@ _OVERRIDE_KEYS = frozenset(
         "cache_write",
         "reasoning",
         "effective_from",
+        "estimate",
     }
 )
 
@@ -199,6 +206,9 @@ def parse_overrides(
                 raise ValueError(
                     f"{where}: field 'effective_from' must be a date YYYY-MM-DD, got {eff!r}"
                 ) from None
+        estimate = entry.get("estimate", False)
+        if not isinstance(estimate, bool):
+            raise ValueError(f"{where}: field 'estimate' must be true or false")
         opt = {
             k: _decimal(entry[k], where, k)
             for k in ("cache_read", "cache_write", "reasoning")
@@ -211,6 +221,7 @@ def parse_overrides(
                 input=_decimal(entry["input"], where, "input"),
                 output=_decimal(entry["output"], where, "output"),
                 effective_from=eff,
+                estimate=estimate,
                 **opt,
             )
         )
@@ -237,11 +248,19 @@ def load_overrides(
 
 
 class OverridePriceSource:
-    """User-supplied prices; the newest entry already in effect wins."""
+    """User-supplied prices; the newest entry already in effect wins. ``estimates=True``:
+    the entries marked ``estimate: true`` instead (fallback rates, never real prices)."""
 
     name = "override"
 
-    def __init__(self, overrides: Iterable[PriceOverride], *, today: date | None = None) -> None:
+    def __init__(
+        self,
+        overrides: Iterable[PriceOverride],
+        *,
+        today: date | None = None,
+        estimates: bool = False,
+    ) -> None:
+        overrides = [o for o in overrides if o.estimate is estimates]
         self._today = today
         self._overrides = sorted(
             overrides, key=lambda o: o.effective_from or date.min, reverse=True
@@ -394,10 +413,17 @@ class PriceBook:
     """
 
     def __init__(
-        self, sources: Sequence[PriceSource], *, clock: Callable[[], float] = time.time
+        self,
+        sources: Sequence[PriceSource],
+        *,
+        clock: Callable[[], float] = time.time,
+        fallback: PriceSource | None = None,
     ) -> None:
         self._sources = tuple(sources)
+        #: estimate-only rates (``estimate: true`` overrides), for :meth:`estimate`
+        self.fallback = fallback
         self._cache: dict[tuple[str | None, str], ModelPricing | None] = {}
+        self._estimates: dict[tuple[str | None, str], ModelPricing | None] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._day = int(clock() // 86_400)
@@ -407,10 +433,15 @@ class PriceBook:
         """Overrides (if any), then genai-prices."""
         sources: list[PriceSource] = []
         overrides = list(overrides)
-        if overrides:
+        if any(not o.estimate for o in overrides):
             sources.append(OverridePriceSource(overrides))
         sources.append(GenaiPricesSource())
-        return cls(sources)
+        fallback = (
+            OverridePriceSource(overrides, estimates=True)
+            if any(o.estimate for o in overrides)
+            else None
+        )
+        return cls(sources, fallback=fallback)
 
     def lookup(self, provider: str | None, model: str | None) -> ModelPricing | None:
         """Pricing for the pair, or ``None`` when no source knows the model."""
@@ -420,6 +451,7 @@ class PriceBook:
         if day != self._day:
             with self._lock:
                 self._cache.clear()
+                self._estimates.clear()
                 self._day = day
         key = (provider, model)
         try:
@@ -435,6 +467,25 @@ class PriceBook:
             if len(self._cache) > 10_000:  # bounded: model names come from user input
                 self._cache.clear()
             self._cache[key] = found
+        return found
+
+    def estimate(self, provider: str | None, model: str | None) -> ModelPricing | None:
+        """An *estimated* pricing for a model no source prices (``on_unknown_price:
+        estimate``), or ``None``: see :func:`genops.price_estimate.estimate` (cached)."""
+        if not model:
+            return None
+        key = (provider, model)
+        try:
+            return self._estimates[key]
+        except KeyError:
+            pass
+        from genops.price_estimate import estimate
+
+        found = estimate(self, provider, model)
+        with self._lock:
+            if len(self._estimates) > 10_000:
+                self._estimates.clear()
+            self._estimates[key] = found
         return found
 
     def cost(self, provider: str | None, model: str | None, usage: Usage) -> Decimal | None:

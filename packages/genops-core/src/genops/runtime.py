@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from genops import _safety
+from genops import _safety, coexist, price_estimate
 from genops import attributes as A
 from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
@@ -66,6 +66,7 @@ class GenOps:
         exporter: str | None = None,
         local_store: bool | str | Path | None = None,
         shutdown_timeout: float | None = None,
+        on_unknown_price: str | None = None,
     ) -> None:
         self.shutdown_timeout = parse_timeout(
             shutdown_timeout
@@ -87,6 +88,9 @@ class GenOps:
         self.defaults = Attribution(team=team, project=project, environment=environment)
         self.engine: PolicyEngine = engine if engine is not None else Engine()
         self.prices = prices if prices is not None else PriceBook.default()
+        #: The rule for a unit whose price is unknown (genops.price_estimate): "warn",
+        #: "block", "estimate" or "allow"; the default of every policy that sets none.
+        self.on_unknown_price = _unknown_price_rule(on_unknown_price, self.engine)
         exporters = _metrics_exporters(metrics_exporter)
         if exporters is not None and meter_provider is not None:
             raise ValueError("pass either meter_provider or metrics_exporter, not both")
@@ -110,6 +114,10 @@ class GenOps:
         )
         #: the local spend store's span processor, when genops writes one
         self.store_processor = store
+        #: Self-tracing GenAI telemetry found (genops.coexist): their spans' usage is
+        #: moved to genops' unit, so no call is counted twice.
+        self.self_tracing: tuple[str, ...] = coexist.detect()
+        coexist.install(tp, detected=self.self_tracing)
         self.tracer_provider = tp
         self.meter_provider = mp
         self._owned_providers = owned
@@ -238,6 +246,7 @@ def init(
     local_store: bool | str | Path | None = None,
     shutdown_timeout: float | None = None,
     policy_reload: float | bool | None = None,
+    on_unknown_price: str | None = None,
 ) -> GenOps:
     """Configure genops once for the process and return the runtime.
 
@@ -278,6 +287,9 @@ def init(
     - ``local_store``: the local spend store (``genops report``): ``True``, ``False`` or
       a file path; default ``GENOPS_LOCAL_STORE``, else on exactly when traces have no
       network exporter.
+    - ``on_unknown_price``: ``"warn"`` (default), ``"block"``, ``"estimate"`` — what a unit
+      whose model has no price does, on every path (``GENOPS_ON_UNKNOWN_PRICE``; the
+      default of policies that set none). See docs/policies.md, "Unknown price".
     - ``shutdown_timeout``: seconds :func:`shutdown` and interpreter exit may take at most
       (``GENOPS_SHUTDOWN_TIMEOUT``, default 5).
     - ``policy_reload``: with ``policy`` a file path, seconds between checks of the file
@@ -324,7 +336,8 @@ def init(
     price_book = PriceBook.default(overrides)
     provider_map = provider_map_from(providers)
     reload_interval = parse_interval(policy_reload)
-    engine = build_engine(policy, ledger)
+    rule = on_unknown_price or os.environ.get(A.ENV_ON_UNKNOWN_PRICE) or None
+    engine = build_engine(policy, ledger, on_unknown_price=rule)
 
     with _lock:
         previous = _runtime
@@ -352,16 +365,39 @@ def init(
             exporter=exporter,
             local_store=local_store,
             shutdown_timeout=shutdown_timeout,
+            on_unknown_price=rule,
         )
         if isinstance(policy, str | Path) and isinstance(engine, Engine):
             rt.policy_reloader = PolicyReloader(
-                engine, Path(policy), interval=reload_interval, meter_provider=rt.meter_provider
+                engine,
+                Path(policy),
+                interval=reload_interval,
+                meter_provider=rt.meter_provider,
+                on_unknown_price=rule,
             )
         _set_runtime(rt)
     if instrument:
         only = None if instrument is True else set(instrument)
         rt.integrations = enable_all(rt, only)
     return rt
+
+
+def _unknown_price_rule(value: str | None, engine: Any) -> str:
+    """``init(on_unknown_price=)``, else ``GENOPS_ON_UNKNOWN_PRICE``, else the policy
+    file's ``defaults.on_unknown_price``, else ``warn``; written into the engine's policy
+    defaults, so policies added later (``register_policy``) follow it too."""
+    defaults = getattr(engine, "policy_defaults", None)
+    rule = value or os.environ.get(A.ENV_ON_UNKNOWN_PRICE) or None
+    if rule is None and isinstance(defaults, dict):
+        rule = defaults.get("on_unknown_price")
+    rule = (rule or "warn").strip().lower()
+    if rule not in price_estimate.CHOICES:
+        raise ValueError(
+            f"on_unknown_price must be one of {', '.join(price_estimate.CHOICES)}, got {rule!r}"
+        )
+    if isinstance(defaults, dict):
+        defaults["on_unknown_price"] = rule
+    return rule
 
 
 def _metrics_exporters(value: str | Sequence[str] | None) -> list[str] | None:
@@ -389,16 +425,21 @@ def _env_int(name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from None
 
 
-def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
+def build_engine(policy: Any, ledger: Any, *, on_unknown_price: str | None = None) -> PolicyEngine:
     """The policy engine for ``init(policy=..., ledger=...)``."""
     if isinstance(policy, PolicyEngine):
         return policy
     from genops.policy import loader
 
+    if on_unknown_price is not None and on_unknown_price not in price_estimate.CHOICES:
+        raise ValueError(
+            f"on_unknown_price must be one of {', '.join(price_estimate.CHOICES)}, "
+            f"got {on_unknown_price!r}"
+        )
     if policy is None:
         return loader.default_engine(ledger)
 
-    return loader.build_engine(policy, ledger=ledger)
+    return loader.build_engine(policy, ledger=ledger, on_unknown_price=on_unknown_price)
 
 
 def shutdown(timeout: float | None = None) -> None:

@@ -70,7 +70,8 @@ class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
     __slots__ = (
-        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "provider", "unit",
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "is_async",
+        "provider", "unit",
     )  # fmt: skip
 
     def __init__(
@@ -91,6 +92,9 @@ class Call:
         self.hide_usage_chunk = False
         #: The provider rejected ``stream_options``: count usage locally if none arrives.
         self.estimate_usage = False
+        #: Made by an async client: its stream is async. Said by the wrapper, not guessed
+        #: from the stream (another instrumentation's proxy has both __next__ and __anext__).
+        self.is_async = False
 
     def without_stream_options(
         self, error: BaseException, kwargs: dict[str, Any]
@@ -110,12 +114,16 @@ class Call:
 
     @contextlib.contextmanager
     def activated(self) -> Iterator[None]:
-        """The unit's span is current while the SDK sends (HTTP spans nest under it)."""
-        unit = self.unit
-        if unit is None or unit.span is trace.INVALID_SPAN:
+        """The unit's span — or the covering claim's (a framework run's) — is current
+        while the SDK sends: spans the SDK emits itself (anthropic >= 2) and HTTP spans
+        nest under it instead of starting a trace of their own."""
+        span = self.unit.span if self.unit is not None else None
+        if span is None and self.covering is not None:
+            span = self.covering.span
+        if span is None or not span.get_span_context().is_valid:
             yield
             return
-        token = otel_context.attach(trace.set_span_in_context(unit.span))
+        token = otel_context.attach(trace.set_span_in_context(span))
         try:
             yield
         finally:
@@ -183,11 +191,13 @@ class Call:
         """Handle the SDK's return value: a stream gets a proxy, a response is read now."""
         endpoint = self.endpoint
         if self.info.stream and endpoint.new_stream_state is not None:
-            if hasattr(result, "__anext__"):
+            if self.is_async and hasattr(result, "__anext__"):
                 return AsyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
-            if hasattr(result, "__next__"):
+            if not self.is_async and hasattr(result, "__next__"):
                 return SyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
-            self.complete(None)  # a raw/streaming-response wrapper: usage not readable here
+            if _raw_stream(result, lambda stream: self.succeed(stream)):
+                return result  # completes when the parsed stream does
+            self.complete(None)  # a streaming-response wrapper: usage not readable here
             return result
         outcome = None
         try:
@@ -212,9 +222,54 @@ def _usage_only_chunk(chunk: Any) -> bool:
     return not getattr(chunk, "choices", None) and getattr(chunk, "usage", None) is not None
 
 
+#: ``with_raw_response`` wrappers whose ``parse()`` is synchronous (openai, anthropic).
+_SYNC_RAW = frozenset({"LegacyAPIResponse", "APIResponse"})
+
+
+def _raw_stream(result: Any, wrap: Callable[[Any], Any]) -> bool:
+    """``with_raw_response.create(stream=True)`` (what LangChain's ChatAnthropic sends):
+    its ``parse()`` hands out the stream through ``wrap`` (once; parse is cached), so
+    usage is read from the events the caller iterates."""
+    parse = getattr(result, "parse", None)
+    if type(result).__name__ not in _SYNC_RAW or not callable(parse):
+        return False
+    wrapped: list[Any] = []
+
+    def parse_wrapped(*args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:  # parse(to=...): a type of the caller's, not the stream
+            return parse(*args, **kwargs)
+        if not wrapped:
+            wrapped.append(wrap(parse()))
+        return wrapped[0]
+
+    result.parse = parse_wrapped
+    return True
+
+
+async def succeed_async_raw(call: Call, result: Any) -> Any:
+    """An async client's ``with_raw_response`` result (``AsyncAPIResponse``, async
+    ``parse()``): a stream is handed out governed by ``parse()``; a response is parsed
+    now (cached: the caller's ``parse()`` returns the same object) and read."""
+    parse = result.parse
+    if not call.info.stream:
+        call.succeed(await parse())
+        return result
+    wrapped: list[Any] = []
+
+    async def parse_wrapped(*args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return await parse(*args, **kwargs)
+        if not wrapped:
+            wrapped.append(call.succeed(await parse()))
+        return wrapped[0]
+
+    result.parse = parse_wrapped
+    return result
+
+
 def _parsed(result: Any) -> Any:
     """The parsed body of ``client.x.with_raw_response.create(...)`` (parse() is cached)."""
-    if type(result).__name__ == "LegacyAPIResponse":
+    if type(result).__name__ in _SYNC_RAW:
         return result.parse()
     return result
 
@@ -293,6 +348,7 @@ def wrap_method(
             if started is None:
                 return await original(self, *args, **kwargs)
             call, kwargs = started
+            call.is_async = True
             try:
                 with call.activated():
                     try:
@@ -305,6 +361,8 @@ def wrap_method(
             except BaseException as exc:
                 call.fail(exc)
                 raise
+            if type(result).__name__ == "AsyncAPIResponse":
+                return await succeed_async_raw(call, result)
             return call.succeed(result)
 
         setattr(async_wrapper, ORIGINAL, original)

@@ -269,7 +269,7 @@ class RunTree:
                 kind=SpanKind.CLIENT,
                 attributes=attrs,
             )
-            claim = outer.sub_claim(issuer=self)
+            claim = outer.sub_claim(issuer=self, span=span)
             node = Node(span, None, claim=claim, parent=parent, provider=provider, model=model)
             node.agent = parent.agent if parent is not None else None
         else:

@@ -44,11 +44,15 @@ class Estimate:
 
     ``cost_usd`` is the reservation upper bound (input tokens × input price + max
     output tokens × output price); ``None`` when the model's price is unknown.
+    ``estimated_cost_usd``: the same bound at an *estimated* price
+    (:mod:`genops.price_estimate`) when the price is unknown and an estimate exists —
+    what ``on_unknown_price: estimate`` reserves and caps.
     """
 
     input_tokens: int = 0
     max_output_tokens: int = 0
     cost_usd: Decimal | None = None
+    estimated_cost_usd: Decimal | None = None
 
     @property
     def tokens(self) -> int:

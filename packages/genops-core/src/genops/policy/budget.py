@@ -27,7 +27,14 @@ from genops.decision import (
 )
 from genops.ledger.base import NANOS, Claim, Position
 from genops.policy.base import BudgetAlert, BudgetState, UnitRequest
-from genops.policy.rules import ON_UNKNOWN_PRICE, SCOPE_FIELDS, _Rule, request_field, unknown_price
+from genops.policy.rules import (
+    ON_UNKNOWN_PRICE,
+    SCOPE_FIELDS,
+    _Rule,
+    priced,
+    request_field,
+    unknown_price,
+)
 from genops.policy.windows import Window, parse_duration
 from genops.scrub import scrub_secrets
 from genops.usage import Usage
@@ -162,9 +169,10 @@ class BudgetPolicy(LedgerPolicy):
     def plan(self, request: UnitRequest, now: float) -> Plan | PolicyDecision:
         est = request.estimate
         if self.unit == "USD":
-            if est.cost_usd is None:
+            cost = priced(request, self.on_unknown_price)
+            if cost is None:
                 return unknown_price(self, self.on_unknown_price, f"model {request.model}")
-            amount = self.scaled(est.cost_usd, reserve=True)
+            amount = self.scaled(cost, reserve=True)
         else:
             amount = est.tokens
         slot = self.window.current(now)

@@ -48,6 +48,7 @@ from genops.policy.base import (
 from genops.policy.budget import BudgetPolicy, LedgerPolicy, Plan
 from genops.policy.rules import ContentPolicy
 from genops.policy.windows import Clock, system_clock
+from genops.price_estimate import estimating
 from genops.usage import Usage
 
 log = logging.getLogger("genops")
@@ -311,8 +312,11 @@ class Engine:
         if not winner.proceeds:
             admission = Admission(decision=winner, decisions=tuple(decisions))
         else:
-            if est.cost_usd is not None:
-                reserved, unit = float(est.cost_usd), "USD"
+            cost = est.cost_usd
+            if cost is None and estimating(self.policy_defaults, ledgered):
+                cost = est.estimated_cost_usd  # on_unknown_price: estimate
+            if cost is not None:
+                reserved, unit = float(cost), "USD"
             else:
                 reserved, unit = float(est.tokens), "tokens"
             admission = Admission(

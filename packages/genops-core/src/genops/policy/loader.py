@@ -134,9 +134,15 @@ def parse_yaml(text: str, *, source: str = "<string>") -> Any:
 
 
 def load(
-    document: str | Path | Mapping[str, Any] | PolicyFileSpec, *, source: str | None = None
+    document: str | Path | Mapping[str, Any] | PolicyFileSpec,
+    *,
+    source: str | None = None,
+    on_unknown_price: str | None = None,
 ) -> PolicyConfig:
-    """Validate a policy document (a file path, a dict or a :class:`PolicyFileSpec`)."""
+    """Validate a policy document (a file path, a dict or a :class:`PolicyFileSpec`).
+
+    ``on_unknown_price`` (``genops.init(on_unknown_price=)``) replaces the document's
+    ``defaults.on_unknown_price`` (a policy's own value still wins)."""
     if isinstance(document, (str, Path)):
         path = Path(document)
         src = source or str(path)
@@ -149,10 +155,12 @@ def load(
     else:
         src = source or "<dict>"
         data = document
-    return load_data(data, source=src)
+    return load_data(data, source=src, on_unknown_price=on_unknown_price)
 
 
-def load_data(data: Any, *, source: str = "<dict>") -> PolicyConfig:
+def load_data(
+    data: Any, *, source: str = "<dict>", on_unknown_price: str | None = None
+) -> PolicyConfig:
     """Validate already-parsed data (what ``yaml.safe_load`` returned)."""
     if data is None:
         raise PolicyConfigError(
@@ -170,10 +178,13 @@ def load_data(data: Any, *, source: str = "<dict>") -> PolicyConfig:
         raise _from_validation(exc, source=source, policy=None) from None
     except (ValueError, TypeError, RecursionError) as exc:
         raise PolicyConfigError(str(exc), source=source) from None
+    defaults = doc.defaults
+    if on_unknown_price is not None:
+        defaults = defaults.model_copy(update={"on_unknown_price": on_unknown_price})
     policies: list[Policy] = []
     seen: dict[str, int] = {}
     for index, item in enumerate(doc.policies):
-        policy = _build(item, index, doc.defaults, source)
+        policy = _build(item, index, defaults, source)
         if policy.name in seen:
             raise PolicyConfigError(
                 f"duplicate policy name (first used by policies[{seen[policy.name]}])",
@@ -185,7 +196,7 @@ def load_data(data: Any, *, source: str = "<dict>") -> PolicyConfig:
         policies.append(policy)
     return PolicyConfig(
         policies=tuple(policies),
-        defaults=doc.defaults,
+        defaults=defaults,
         ledger=doc.ledger,
         audit_sink=doc.audit.sink if doc.audit else None,
         audit_sample_allowed=doc.audit.sample_allowed if doc.audit else 1.0,
@@ -315,6 +326,7 @@ def build_engine(
     *,
     ledger: Any = "memory",
     clock: Clock | None = None,
+    on_unknown_price: str | None = None,
 ) -> Engine:
     """The engine for ``genops.init(policy=..., ledger=...)``.
 
@@ -322,7 +334,7 @@ def build_engine(
     default ``"memory"``. The document's ``audit:`` section (else ``GENOPS_AUDIT_SINK``)
     creates the audit log.
     """
-    config = load(policy)
+    config = load(policy, on_unknown_price=on_unknown_price)
     ledger_spec = ledger
     if (ledger is None or ledger == "memory") and config.ledger:
         ledger_spec = config.ledger

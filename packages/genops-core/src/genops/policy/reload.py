@@ -127,9 +127,12 @@ class PolicyReloader:
         *,
         interval: float = DEFAULT_INTERVAL,
         meter_provider: MeterProvider | None = None,
+        on_unknown_price: str | None = None,
     ) -> None:
         self.engine = engine
         self.path = path
+        #: ``init(on_unknown_price=)``: applied to every reloaded document, as at start
+        self.on_unknown_price = on_unknown_price
         self.interval = interval
         self._lock = threading.Lock()
         self._signature = _signature(path)
@@ -138,7 +141,9 @@ class PolicyReloader:
         self._config: loader.PolicyConfig | None = None
         if text is not None:
             try:  # the engine was just built from this file; it may have changed since
-                self._config = loader.load_data(loader.parse_yaml(text), source=str(path))
+                self._config = loader.load_data(
+                    loader.parse_yaml(text), source=str(path), on_unknown_price=on_unknown_price
+                )
                 self._digest = _digest(text)
             except PolicyConfigError:
                 self._signature = None  # so the first check reloads it and reports it
@@ -217,7 +222,9 @@ class PolicyReloader:
                     self._reported = None
                     return self._outcome(UNCHANGED)
                 config = loader.load_data(
-                    loader.parse_yaml(text, source=str(self.path)), source=str(self.path)
+                    loader.parse_yaml(text, source=str(self.path)),
+                    source=str(self.path),
+                    on_unknown_price=self.on_unknown_price,
                 )
                 self._apply(config)
             except PolicyConfigError as exc:

@@ -43,7 +43,11 @@ SCOPE_FIELDS: Final = (
 )
 _ATTRIBUTION = frozenset(A.ATTRIBUTION_FIELDS)
 
-ON_UNKNOWN_PRICE: Final = ("warn", "block", "allow")
+#: What a USD policy does with a unit whose price is unknown: ``warn`` (run, WARNING
+#: ``x_price_unknown``, nothing counted), ``block`` (BLOCKED ``x_price_unknown``),
+#: ``estimate`` (count it at an estimated price, :mod:`genops.price_estimate`; no
+#: estimate → ``warn``). ``allow`` (run silently, nothing counted) is kept for older files.
+ON_UNKNOWN_PRICE: Final = ("warn", "block", "estimate", "allow")
 
 
 def request_field(request: UnitRequest, name: str) -> str | None:
@@ -184,9 +188,21 @@ class AllowedRegions(_Rule):
         )
 
 
+def priced(request: UnitRequest, choice: str) -> Decimal | None:
+    """The reservation bound a USD policy works with: the price's, else (``estimate``)
+    the estimated price's, else ``None`` (unknown)."""
+    cost = request.estimate.cost_usd
+    if cost is None and choice == "estimate":
+        return request.estimate.estimated_cost_usd
+    return cost
+
+
 def unknown_price(rule: _Rule, choice: str, what: str) -> PolicyDecision:
-    """The decision for a unit whose price is unknown, per ``on_unknown_price``."""
+    """The decision for a unit whose price is unknown, per ``on_unknown_price``
+    (``estimate`` without an estimate is ``warn``)."""
     reason = f"price of {what} is unknown"
+    if choice == "estimate":
+        choice, reason = "warn", f"{reason} and no estimate is available"
     if choice == "block":
         return rule.deny(X_PRICE_UNKNOWN, reason)
     if choice == "warn":
@@ -214,7 +230,7 @@ class MaxCostPerCall(_Rule):
         self.on_unknown_price = on_unknown_price
 
     def check(self, request: UnitRequest) -> PolicyDecision | None:
-        cost = request.estimate.cost_usd
+        cost = priced(request, self.on_unknown_price)
         if not request.model:
             return None
         if cost is None:
