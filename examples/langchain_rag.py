@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import genops
 from genops.demo import DemoContext, FakeProvider
+from genops.demo.langchain import agent, rag
 from genops.store import LocalStore, Query, spend
-from genops_langchain.demo import agent, rag
 
 
 def main() -> None:

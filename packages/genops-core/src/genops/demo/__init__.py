@@ -4,7 +4,7 @@ Each integration package contributes its scenarios through the entry point group
 ``genops.demo`` (a callable returning a list of :class:`Scenario`)::
 
     [project.entry-points."genops.demo"]
-    langchain = "genops_langchain.demo:scenarios"
+    llamaindex = "genops_llamaindex.demo:SCENARIOS"
 
 A scenario drives the real framework against the loopback :class:`FakeProvider`
 (``ctx.fake``) under ``genops.attribution(...)`` and reports what happened through

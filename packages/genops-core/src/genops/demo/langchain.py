@@ -1,6 +1,7 @@
-"""LangChain demo scenarios (``genops demo``; entry point ``genops.demo``).
+"""LangChain demo scenarios (``genops demo``; genops-core's ``genops.demo`` entry point).
 
-Needs ``langchain-openai`` (ChatOpenAI / OpenAIEmbeddings on the loopback provider):
+Need ``langchain-openai`` (ChatOpenAI / OpenAIEmbeddings on the loopback provider) and
+genops-langchain (``requires``); LangChain is imported only when a scenario runs:
 
 - search (RAG): embed a handful of documents, retrieve, answer — one chain per question;
 - ops (agent): a tool-calling incident agent; a question carrying an SSN is blocked.
@@ -135,13 +136,11 @@ def agent(ctx: DemoContext) -> None:
             ctx.step()
 
 
-def scenarios() -> list[Scenario]:
-    """The LangChain scenarios (none without langchain-openai)."""
-    import langchain_openai  # noqa: F401  (ImportError: no LangChain scenarios)
-
-    return [
-        Scenario("langchain RAG", "langchain", "search", "retrieve, then answer",
-                 len(QUESTIONS) + 1, rag, ("gpt-4o-mini", "text-embedding-3-small")),
-        Scenario("langchain agent", "langchain", "ops", "tool calls, an SSN blocked",
-                 len(INCIDENTS), agent, ("gpt-4o-mini",)),
-    ]  # fmt: skip
+SCENARIOS = [
+    Scenario("langchain RAG", "langchain", "search", "retrieve, then answer",
+             len(QUESTIONS) + 1, rag, ("gpt-4o-mini", "text-embedding-3-small"),
+             requires=("langchain_openai", "genops_langchain")),
+    Scenario("langchain agent", "langchain", "ops", "tool calls, an SSN blocked",
+             len(INCIDENTS), agent, ("gpt-4o-mini",),
+             requires=("langchain_openai", "genops_langchain")),
+]  # fmt: skip
