@@ -7,6 +7,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import payload_texts
 
@@ -18,7 +19,6 @@ PROVIDERS: dict[str, str] = {
 }  # fmt: skip
 _OPERATIONS = (("ChatGenerator", A.OP_CHAT), ("Generator", A.OP_TEXT_COMPLETION),
                ("Embedder", A.OP_EMBEDDINGS))  # fmt: skip
-_MAX_TOKEN_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 #: Frames Haystack's tracer call passes through before reaching the component's caller.
 _SKIP = ("contextlib", "haystack/tracing", "haystack\\tracing", "genops_haystack")
 
@@ -78,16 +78,10 @@ def attr_str(instance: Any, *names: str) -> str | None:
 
 def max_tokens_of(instance: Any, inputs: Mapping[str, Any] | None) -> int | None:
     """Max output tokens from run-time, else init ``generation_kwargs``."""
-    for kwargs in (
-        (inputs or {}).get("generation_kwargs"),
-        getattr(instance, "generation_kwargs", None),
-    ):
-        if isinstance(kwargs, Mapping):
-            for key in _MAX_TOKEN_KEYS:
-                value = kwargs.get(key)
-                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-                    return value
-    return None
+    runtime = (inputs or {}).get("generation_kwargs")
+    return kit.first_count(
+        runtime, getattr(instance, "generation_kwargs", None), keys=kit.MAX_OUTPUT_TOKEN_KEYS
+    )
 
 
 def texts(inputs: Mapping[str, Any] | None) -> list[str]:

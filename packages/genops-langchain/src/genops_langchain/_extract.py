@@ -29,8 +29,7 @@ PROVIDERS: Mapping[str, str] = PROVIDER_ALIASES
 #: Constructor arguments of LangChain chat models that name their endpoint.
 _BASE_URL_KWARGS = ("openai_api_base", "base_url", "anthropic_api_url", "azure_endpoint")
 
-_MODEL_PARAMS = ("model", "model_name", "model_id", "deployment_name", "_type")
-_MAX_TOKEN_PARAMS = ("max_tokens", "max_completion_tokens", "max_output_tokens", "num_predict")
+_MODEL_PARAMS = (*kit.MODEL_KEYS, "_type")
 
 
 def provider(metadata: Mapping[str, Any] | None) -> str | None:
@@ -59,29 +58,15 @@ def model(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) 
     Falls back to the model class's ``_type`` (e.g. ``"openai-chat"``) so a run
     always has a model name; its price is then unknown, never zero.
     """
-    if metadata:
-        value = metadata.get("ls_model_name")
-        if isinstance(value, str) and value:
-            return value
-    if params:
-        for key in _MODEL_PARAMS:
-            value = params.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
+    return kit.first_text(metadata, keys=("ls_model_name",)) or kit.first_text(
+        params, keys=_MODEL_PARAMS
+    )
 
 
 def max_tokens(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> int | None:
     """The request's output-token cap, when the model declares one."""
-    candidates: list[Any] = []
-    if metadata:
-        candidates.append(metadata.get("ls_max_tokens"))
-    if params:
-        candidates.extend(params.get(k) for k in _MAX_TOKEN_PARAMS)
-    for value in candidates:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-            return value
-    return None
+    found = kit.first_count(metadata, keys=("ls_max_tokens",))
+    return found if found is not None else kit.first_count(params, keys=kit.MAX_OUTPUT_TOKEN_KEYS)
 
 
 def message_texts(messages: Sequence[Any]) -> list[str]:
@@ -101,21 +86,7 @@ def attribution(
 
     Metadata wins over tags. ``None`` when the run carries none.
     """
-    found: dict[str, str] = {}
-    if tags:
-        for tag in tags:
-            if isinstance(tag, str) and tag.startswith(METADATA_PREFIX) and ":" in tag:
-                key, _, value = tag.partition(":")
-                if value.strip():
-                    found[key] = value
-    if metadata:
-        for key, value in metadata.items():
-            if isinstance(key, str) and key.startswith(METADATA_PREFIX):
-                found[key] = value
-    if not found:
-        return None
-    result = Attribution.from_mapping(found, prefix=METADATA_PREFIX)
-    return result if result.as_dict() else None
+    return kit.attribution_from(metadata, tags=tags, prefix=METADATA_PREFIX)
 
 
 def agent_name(metadata: Mapping[str, Any] | None, run_name: str) -> str | None:

@@ -16,6 +16,9 @@ streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
 request text               :func:`payload_texts`, :func:`redact_payload` — every
                            string sent to a provider, for content policies
+request parameters         :func:`first_text`, :func:`first_count`,
+                           :data:`MODEL_KEYS`, :data:`MAX_OUTPUT_TOKEN_KEYS`,
+                           :func:`attribution_from` (``genops_`` metadata/tags)
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
                            :func:`error_type`, :func:`record_error`
 =========================  ====================================================
@@ -23,6 +26,14 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
+from genops.adapter.params import (
+    ATTRIBUTION_PREFIX,
+    MAX_OUTPUT_TOKEN_KEYS,
+    MODEL_KEYS,
+    attribution_from,
+    first_count,
+    first_text,
+)
 from genops.adapter.payload import payload_texts, redact_payload
 from genops.adapter.streams import (
     AsyncStreamProxy,
@@ -35,7 +46,10 @@ from genops.claims import Claim, Handoff, current_claim, handoff
 from genops.lifecycle import ROLE_CALL, ROLE_ROLLUP
 
 __all__ = [
+    "ATTRIBUTION_PREFIX",
     "DEFAULT_MAX_OPEN_RUNS",
+    "MAX_OUTPUT_TOKEN_KEYS",
+    "MODEL_KEYS",
     "ROLE_CALL",
     "ROLE_ROLLUP",
     "AsyncStreamProxy",
@@ -47,8 +61,11 @@ __all__ = [
     "StreamFinalizer",
     "StreamRecorder",
     "SyncStreamProxy",
+    "attribution_from",
     "current_claim",
     "error_type",
+    "first_count",
+    "first_text",
     "guard",
     "handoff",
     "payload_texts",
