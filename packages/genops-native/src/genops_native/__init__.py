@@ -133,6 +133,40 @@ def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
     return BedrockInstrumentation("client", instrument_client(client))
 
 
+def instrument_gemini(
+    client_or_class: Any = None, *, provider: str | None = None
+) -> Instrumentation:
+    """Govern Google Gen AI SDK calls (``google-genai``, Gemini API and Vertex AI):
+    ``models.generate_content``, ``generate_content_stream``, ``embed_content``, sync and
+    ``client.aio`` async. ``None``: every client; ``genai.Client`` / ``genai.client.AsyncClient``:
+    every sync / async call; a ``genai.Client``: only that client (both its sync and
+    ``.aio`` models). Provider ``gcp.gemini`` or ``gcp.vertex_ai`` (``cloud.region`` = the
+    Vertex location), or the gateway's host when ``http_options.base_url`` points there::
+
+        genops_native.instrument_gemini()
+        client = genai.Client(api_key=...)
+        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+    """
+    from google.genai.client import AsyncClient, Client
+
+    from genops_native._gemini import GEMINI, TARGETS
+
+    return instrument(
+        "gemini",
+        TARGETS,
+        client_or_class,
+        Options(provider=provider),
+        default_provider=GEMINI,
+        client_base=Client,
+        async_client_base=AsyncClient,
+    )
+
+
+def _enable_gemini(runtime: Any) -> Instrumentation:
+    """Entry point ``genops.integrations: gemini`` (``genops.init()``)."""
+    return instrument_gemini()
+
+
 def _enable_bedrock(runtime: Any) -> BedrockInstrumentation:
     """Entry point ``genops.integrations: bedrock`` (``genops.init()``)."""
     return instrument_bedrock()
@@ -159,5 +193,6 @@ __all__ = [
     "detect_provider",
     "instrument_anthropic",
     "instrument_bedrock",
+    "instrument_gemini",
     "instrument_openai",
 ]

@@ -34,6 +34,7 @@ from genops_native._endpoint import (
     Options,
     Outcome,
     RequestInfo,
+    Site,
     StreamState,
     estimate_tokens,
     given,
@@ -41,6 +42,7 @@ from genops_native._endpoint import (
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
+CLOUD_REGION = "cloud.region"
 #: Request arguments a caller may pass as one-shot iterators (the SDK lists them anyway).
 _MATERIALIZE = ("messages", "input")
 
@@ -70,7 +72,8 @@ class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
     __slots__ = (
-        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "provider", "unit",
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "inner", "provider",
+        "unit",
     )  # fmt: skip
 
     def __init__(
@@ -91,6 +94,9 @@ class Call:
         self.hide_usage_chunk = False
         #: The provider rejected ``stream_options``: count usage locally if none arrives.
         self.estimate_usage = False
+        #: The claim an SDK layer beneath this call accounts through (LiteLLM over the
+        #: OpenAI SDK): once it took the provider call, this call's usage is not added again.
+        self.inner: Claim | None = None
 
     def without_stream_options(
         self, error: BaseException, kwargs: dict[str, Any]
@@ -156,6 +162,8 @@ class Call:
         return outcome
 
     def _apply(self, outcome: Outcome) -> None:
+        if self.inner is not None and self.inner.provider_calls:
+            outcome.usage = None  # already accounted by the SDK layer beneath
         if outcome.usage is None and self.estimate_usage:
             outcome = self._estimated(outcome)
         model = outcome.model or self.info.model
@@ -179,11 +187,12 @@ class Call:
         if outcome.output_messages is not None:
             unit.record_content(output_messages=outcome.output_messages)
 
-    def succeed(self, result: Any) -> Any:
-        """Handle the SDK's return value: a stream gets a proxy, a response is read now."""
+    def succeed(self, result: Any, is_async: bool | None = None) -> Any:
+        """Handle the SDK's return value: a stream gets a proxy, a response is read now
+        (``is_async`` picks the proxy of a stream that is both sync and async iterable)."""
         endpoint = self.endpoint
         if self.info.stream and endpoint.new_stream_state is not None:
-            if hasattr(result, "__anext__"):
+            if hasattr(result, "__anext__") and is_async is not False:
                 return AsyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
             if hasattr(result, "__next__"):
                 return SyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
@@ -237,7 +246,17 @@ def begin(
         info = endpoint.read_request(kwargs)
         covering = kit.current_claim()
         hint = covering.owner.provider if covering is not None else None
-        detected = provider_of(resource, options, default_provider, info.model, hint)
+        site = endpoint.site(resource, kwargs) if endpoint.site is not None else Site()
+        if endpoint.site is None:
+            detected = provider_of(resource, options, default_provider, info.model, hint)
+        else:
+            detected = resolve_provider(
+                base_url=site.base_url,
+                explicit=options.provider,
+                hint=site.hint or hint,
+                wire_family=site.family or default_provider,
+                model=info.model,
+            )
         asked = given(kwargs.get("stream_options"))
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
@@ -247,6 +266,8 @@ def begin(
         attrs = detected.attributes()
         if endpoint.new_stream_state is not None:
             attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
+        if site.region:
+            attrs[CLOUD_REGION] = site.region
         unit = genops.governed(
             endpoint.name,
             endpoint.operation_type,
@@ -257,6 +278,7 @@ def begin(
             ),
             gen_ai_operation=endpoint.gen_ai_operation,
             kind=SpanKind.CLIENT,
+            region=site.region,
             attributes=attrs,
         )
     except Exception as exc:
