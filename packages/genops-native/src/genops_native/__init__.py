@@ -162,6 +162,33 @@ def instrument_gemini(
     )
 
 
+def instrument_litellm(
+    *, include_usage: bool = True, provider: str | None = None
+) -> Instrumentation:
+    """Govern ``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding``
+    (streams included; LiteLLM's Router calls them too). The provider is LiteLLM's own
+    (``anthropic/claude-…`` → ``anthropic``, ``vertex_ai/…`` → ``gcp.vertex_ai``) unless
+    the ``api_base`` is a known host or in your provider map; the cost is genops' (genai-
+    prices), not LiteLLM's. ``include_usage`` as for :func:`instrument_openai`::
+
+        genops_native.instrument_litellm()
+        litellm.completion(model="anthropic/claude-3-5-haiku-latest", messages=[...])
+
+    Call the functions as ``litellm.completion(...)``: a ``from litellm import completion``
+    made before instrumenting keeps the ungoverned function.
+    """
+    from genops_native import _litellm
+
+    return _litellm.instrument(Options(include_usage=include_usage, provider=provider))
+
+
+def _enable_litellm(runtime: Any) -> Instrumentation:
+    """Entry point ``genops.integrations: litellm``: governs LiteLLM once the app imports it."""
+    from genops_native import _litellm
+
+    return _litellm.instrument(Options(), on_import=True)
+
+
 def _enable_gemini(runtime: Any) -> Instrumentation:
     """Entry point ``genops.integrations: gemini`` (``genops.init()``)."""
     return instrument_gemini()
@@ -194,5 +221,6 @@ __all__ = [
     "instrument_anthropic",
     "instrument_bedrock",
     "instrument_gemini",
+    "instrument_litellm",
     "instrument_openai",
 ]
