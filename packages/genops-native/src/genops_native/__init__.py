@@ -1,10 +1,10 @@
-"""genops governance for the OpenAI and Anthropic Python SDKs.
+"""genops governance for the OpenAI, Anthropic, AWS Bedrock, Google Gen AI and LiteLLM SDKs.
 
 Every call through an instrumented client becomes one governed unit (GenOps spec
 AWU, OpenTelemetry GenAI CLIENT span): attribution, policy *before* the request,
 budget reservation, usage → cost from the response (or the stream's final chunk),
-reconciliation. Zero-code with ``genops.init()`` (entry points ``openai`` and
-``anthropic``), or explicitly::
+reconciliation. Zero-code with ``genops.init()`` (entry points ``openai``, ``anthropic``,
+``bedrock``, ``gemini``, ``litellm``), or explicitly::
 
     import genops, genops_native
     from openai import OpenAI
@@ -120,7 +120,7 @@ def instrument_anthropic(
 
 def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
     """Govern AWS Bedrock runtime calls (``converse``, ``converse_stream``, ``invoke_model``,
-    ``invoke_model_with_response_stream``) through botocore's event system.
+    ``invoke_model_with_response_stream``) through botocore's event system (aiobotocore too).
 
     ``client``: one ``boto3.client("bedrock-runtime")``; ``None``: every
     ``bedrock-runtime`` client created from now on (what ``genops.init()`` does)::
@@ -136,16 +136,13 @@ def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
 def instrument_gemini(
     client_or_class: Any = None, *, provider: str | None = None
 ) -> Instrumentation:
-    """Govern Google Gen AI SDK calls (``google-genai``, Gemini API and Vertex AI):
-    ``models.generate_content``, ``generate_content_stream``, ``embed_content``, sync and
-    ``client.aio`` async. ``None``: every client; ``genai.Client`` / ``genai.client.AsyncClient``:
-    every sync / async call; a ``genai.Client``: only that client (both its sync and
-    ``.aio`` models). Provider ``gcp.gemini`` or ``gcp.vertex_ai`` (``cloud.region`` = the
-    Vertex location), or the gateway's host when ``http_options.base_url`` points there::
+    """Govern Google Gen AI SDK calls (Gemini API and Vertex AI): ``models.generate_content``,
+    ``generate_content_stream``, ``embed_content``, sync and ``client.aio``. Scopes as
+    :func:`instrument_openai` (``genai.Client`` / ``genai.client.AsyncClient``); provider
+    ``gcp.gemini`` / ``gcp.vertex_ai`` (``cloud.region`` = the location) or a gateway's host::
 
         genops_native.instrument_gemini()
-        client = genai.Client(api_key=...)
-        client.models.generate_content(model="gemini-2.5-flash", contents="hi")
+        genai.Client(api_key=...).models.generate_content(model="gemini-2.5-flash", contents="hi")
     """
     from google.genai.client import AsyncClient, Client
 
@@ -166,16 +163,12 @@ def instrument_litellm(
     *, include_usage: bool = True, provider: str | None = None
 ) -> Instrumentation:
     """Govern ``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding``
-    (streams included; LiteLLM's Router calls them too). The provider is LiteLLM's own
-    (``anthropic/claude-…`` → ``anthropic``, ``vertex_ai/…`` → ``gcp.vertex_ai``) unless
-    the ``api_base`` is a known host or in your provider map; the cost is genops' (genai-
-    prices), not LiteLLM's. ``include_usage`` as for :func:`instrument_openai`::
+    (streams and LiteLLM's Router included), called as ``litellm.completion(...)``. The
+    provider is LiteLLM's own (``anthropic/…`` → ``anthropic``) unless ``api_base`` is a known
+    or mapped host; the cost is genops' (genai-prices), not LiteLLM's::
 
         genops_native.instrument_litellm()
         litellm.completion(model="anthropic/claude-3-5-haiku-latest", messages=[...])
-
-    Call the functions as ``litellm.completion(...)``: a ``from litellm import completion``
-    made before instrumenting keeps the ungoverned function.
     """
     from genops_native import _litellm
 

@@ -10,9 +10,9 @@ Per ``bedrock-runtime`` client, three handlers on ``client.meta.events``:
   ``usage``, InvokeModel's ``X-Amzn-Bedrock-*-Token-Count`` headers, which every
   model family's body gets), or a proxy around the response's event stream.
 
-``genops.init()`` instruments every client created afterwards (the one place every
-botocore session creates clients, ``ClientCreator.create_client``, is wrapped);
-``genops_native.instrument_bedrock(client)`` instruments one client.
+``genops.init()`` instruments every client created afterwards (``ClientCreator`` and
+aiobotocore's ``AioClientCreator.create_client`` are wrapped); ``instrument_bedrock(client)``
+one botocore or aiobotocore client (its event streams get the kit's async proxy).
 """
 
 from __future__ import annotations

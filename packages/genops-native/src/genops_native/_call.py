@@ -28,7 +28,7 @@ from genops import GovernedUnit, PolicyViolationError
 from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
-from genops.providers import ResolvedProvider, resolve_provider
+from genops.providers import resolve_provider
 from genops_native._endpoint import (
     Endpoint,
     Options,
@@ -47,25 +47,10 @@ CLOUD_REGION = "cloud.region"
 _MATERIALIZE = ("messages", "input")
 
 
-def provider_of(
-    resource: Any,
-    options: Options,
-    wire_family: str,
-    model: str | None,
-    hint: str | None = None,
-) -> ResolvedProvider:
-    """The provider of an SDK resource's client, resolved by core (:mod:`genops.providers`):
-    ``options.provider`` → user map → known host → ``hint`` (the covering framework
-    unit's provider) → the SDK's wire family when it prices ``model`` → unknown."""
-    client = getattr(resource, "_client", None)
-    base_url = getattr(client, "base_url", None)
-    return resolve_provider(
-        base_url=str(base_url) if base_url is not None else None,
-        explicit=options.provider,
-        hint=hint,
-        wire_family=wire_family,
-        model=model,
-    )
+def client_site(resource: Any, kwargs: Any = None) -> Site:
+    """Where an OpenAI / Anthropic resource's client sends: its ``_client.base_url``."""
+    base_url = getattr(getattr(resource, "_client", None), "base_url", None)
+    return Site(base_url=str(base_url) if base_url is not None else None)
 
 
 class Call:
@@ -246,17 +231,15 @@ def begin(
         info = endpoint.read_request(kwargs)
         covering = kit.current_claim()
         hint = covering.owner.provider if covering is not None else None
-        site = endpoint.site(resource, kwargs) if endpoint.site is not None else Site()
-        if endpoint.site is None:
-            detected = provider_of(resource, options, default_provider, info.model, hint)
-        else:
-            detected = resolve_provider(
-                base_url=site.base_url,
-                explicit=options.provider,
-                hint=site.hint or hint,
-                wire_family=site.family or default_provider,
-                model=info.model,
-            )
+        # Core's order: explicit → user map → known host → hint → wire family → unknown.
+        site = (endpoint.site or client_site)(resource, kwargs)
+        detected = resolve_provider(
+            base_url=site.base_url,
+            explicit=options.provider,
+            hint=site.hint or hint,
+            wire_family=site.family or default_provider,
+            model=info.model,
+        )
         asked = given(kwargs.get("stream_options"))
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
@@ -356,4 +339,4 @@ def wrap_method(
     return wrapper
 
 
-__all__ = ["ORIGINAL", "Call", "PolicyViolationError", "begin", "provider_of", "wrap_method"]
+__all__ = ["ORIGINAL", "Call", "PolicyViolationError", "begin", "client_site", "wrap_method"]

@@ -1,11 +1,9 @@
 """Google Gen AI SDK (``google-genai``): Gemini API and Vertex AI.
 
-The SDK has no request/response hook API (``http_options`` only takes an httpx or
-aiohttp client, which sees bytes and is set per client), so the methods that send one
-request each are wrapped: ``Models._generate_content`` / ``_generate_content_stream``
-(what ``generate_content`` / ``generate_content_stream`` call once per request — an
-automatic-function-calling loop or a continuation is one governed unit per request)
-and ``embed_content``; the same on ``AsyncModels`` (``client.aio.models``).
+No request/response hook API exists (``http_options`` takes an httpx/aiohttp client: bytes,
+per client), so the methods that send one request each are wrapped: ``_generate_content``
+/ ``_generate_content_stream`` (function-calling loops and continuations: a unit per
+request) and ``embed_content``, on ``Models`` and ``AsyncModels`` (``client.aio.models``).
 """
 
 from __future__ import annotations

@@ -1,17 +1,11 @@
 """LiteLLM (``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding``).
 
-LiteLLM's callback API cannot stop a call in SDK mode: ``CustomLogger.log_pre_api_call``
-runs inside a ``try/except`` that logs and swallows every exception, and the hooks that
-can reject a request (``async_pre_call_hook``, guardrails) run only in the LiteLLM proxy
-server. So the four module functions are wrapped (the narrowest place that can block
-before anything is sent); requests and responses are OpenAI-shaped, read by the OpenAI
-adapter's functions. The provider comes from LiteLLM's own ``provider/model`` resolution
-(``litellm.get_llm_provider``, cached) through core's provider resolution.
-
-Exactly one cost-bearing record: the unit's claim is current while LiteLLM works, so
-when it calls the OpenAI SDK underneath (``openai/…``, Azure, OpenAI-compatible), the
-genops OpenAI wrapper adds that call to this unit instead of opening a span — and this
-unit then does not add LiteLLM's copy of the same usage (``Call.inner``).
+LiteLLM's callbacks cannot stop a call in SDK mode (``CustomLogger.log_pre_api_call`` runs
+in a ``try/except`` that swallows every exception; ``async_pre_call_hook`` and guardrails
+run only in the LiteLLM proxy), so the four module functions are wrapped: the narrowest
+place that blocks before anything is sent. Requests and responses are OpenAI-shaped. The
+unit's claim is current while LiteLLM works: the OpenAI SDK beneath it (``openai/…``,
+Azure) adds its call to this unit, which then does not add LiteLLM's copy (``Call.inner``).
 """
 
 from __future__ import annotations
