@@ -202,3 +202,16 @@ def test_genops_init_governs_litellm_when_the_app_imports_it() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_litellm_cache_hit_costs_nothing() -> None:
+    """A response LiteLLM served from ``litellm.cache`` made no provider call: $0. (LiteLLM's
+    cache needs its proxy extra — fastapi — in SDK mode, so the response is built here.)"""
+    from genops_native import _litellm
+
+    response = litellm.ModelResponse(
+        model="gpt-4o-mini", usage={"prompt_tokens": 9, "completion_tokens": 3}
+    )
+    assert _litellm.COMPLETION.read_response(response).usage == genops.Usage(9, 3)
+    response._hidden_params["cache_hit"] = True
+    assert _litellm.COMPLETION.read_response(response).usage == genops.Usage()

@@ -20,11 +20,12 @@ from typing import Any
 
 import wrapt
 
+from genops import Usage
 from genops import adapter as kit
 from genops import attributes as A
 from genops_native import _openai as oa
 from genops_native._call import ORIGINAL, Call, begin
-from genops_native._endpoint import Endpoint, Options, RequestInfo, Site
+from genops_native._endpoint import Endpoint, Options, Outcome, RequestInfo, Site
 from genops_native._patch import Instrumentation
 
 #: Issuer of the claims LiteLLM units hand to the SDK layer beneath them.
@@ -70,8 +71,15 @@ def _reader(read: Callable[[Mapping[str, Any]], RequestInfo]) -> Any:
     return read_request
 
 
+def _completion_response(response: Any) -> Outcome:
+    outcome = oa._chat_response(response)
+    if (getattr(response, "_hidden_params", None) or {}).get("cache_hit") is True:
+        outcome.usage = Usage()  # served from LiteLLM's cache: no provider call, no cost
+    return outcome
+
+
 COMPLETION = Endpoint(
-    "litellm.completion", A.OP_CHAT, "inference", _reader(oa._chat_request), oa._chat_response,
+    "litellm.completion", A.OP_CHAT, "inference", _reader(oa._chat_request), _completion_response,
     oa.ChatStreamState, oa._chat_prepare, _site,
 )  # fmt: skip
 EMBEDDING = oa.EMBEDDINGS._replace(
