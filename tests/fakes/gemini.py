@@ -53,7 +53,8 @@ class GeminiServer:
                         "usageMetadata": {"promptTokenCount": 4 * n, "totalTokenCount": 4 * n},
                     }
                     return self._send(200, "application/json", json.dumps(answer).encode())
-                return self._send(200, "application/json", json.dumps(fake.response()).encode())
+                answer = fake.response(body)
+                return self._send(200, "application/json", json.dumps(answer).encode())
 
             def _send(self, status: int, kind: str, payload: bytes) -> None:
                 self.send_response(status)
@@ -77,9 +78,17 @@ class GeminiServer:
             candidate["finishReason"] = "STOP"
         return candidate
 
-    def response(self) -> dict[str, Any]:
+    def response(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Text; or, when the request offers function tools and holds no function response
+        yet, a ``functionCall`` of the first tool (the SDK's automatic function calling)."""
+        candidate = self._candidate("".join(CHUNKS), True)
+        parts = [p for c in body.get("contents", []) for p in c.get("parts", [])]
+        tools = [d for t in body.get("tools", []) for d in t.get("functionDeclarations", [])]
+        if tools and not any("functionResponse" in p for p in parts):
+            call = {"functionCall": {"name": tools[0]["name"], "args": {"city": "Paris"}}}
+            candidate["content"]["parts"] = [call]
         return {
-            "candidates": [self._candidate("".join(CHUNKS), True)],
+            "candidates": [candidate],
             "usageMetadata": self.usage,
             "modelVersion": self.model,
             "responseId": "resp-gemini-1",

@@ -4,6 +4,7 @@ base URL), sync / async / streamed / embeddings, policy before the request."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -276,3 +277,44 @@ def test_long_context_tier_priced_like_genai_prices(
     ).total_price
     assert expected > short * Decimal("2.5")  # the higher tier applies to the whole prompt
     assert span.attributes[A.COST_TOTAL] == float(expected)
+
+
+def test_automatic_function_calling_is_one_unit_per_request(
+    gemini: genops.GenOps, telemetry: Any, server: GeminiServer
+) -> None:
+    """generate_content with a Python tool sends two requests (call → tool → answer)."""
+    calls: list[str] = []
+
+    def weather(city: str) -> str:
+        """The weather in a city."""
+        calls.append(city)
+        return "sunny"
+
+    response = _client(server).models.generate_content(
+        model=MODEL,
+        contents="Weather in Paris?",
+        config=types.GenerateContentConfig(tools=[weather]),
+    )
+    assert response.text == "Traces and metrics agree." and calls == ["Paris"]
+    assert len(server.requests) == 2
+    spans = telemetry.spans()
+    assert [s.attributes[A.OPERATION_NAME] for s in spans] == ["gemini.generate_content"] * 2
+    cost = reference_cost("google", MODEL, genops.Usage(12, 7))
+    assert [s.attributes[A.COST_TOTAL] for s in spans] == [float(cost)] * 2
+
+
+def test_content_capture_records_prompt_and_answer(
+    make_genops: Any, telemetry: Any, server: GeminiServer
+) -> None:
+    make_genops(capture_content=True)
+    genops.register_policy(ContentPolicy("no-pii", ["email"], action="redact"))
+    handle = genops_native.instrument_gemini()
+    text = "hello jane.doe@example.com"
+    contents = [types.Content(role="user", parts=[types.Part(text=text)])]
+    _client(server).models.generate_content(model=MODEL, contents=contents)
+    handle.uninstrument()
+    (span,) = telemetry.spans()
+    assert json.loads(span.attributes[A.GEN_AI_INPUT_MESSAGES]) == [
+        {"role": "user", "parts": [{"text": "hello [REDACTED:email]"}]}
+    ]
+    assert "Traces and metrics agree." in str(span.attributes[A.GEN_AI_OUTPUT_MESSAGES])

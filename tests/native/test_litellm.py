@@ -215,3 +215,19 @@ def test_litellm_cache_hit_costs_nothing() -> None:
     assert _litellm.COMPLETION.read_response(response).usage == genops.Usage(9, 3)
     response._hidden_params["cache_hit"] = True
     assert _litellm.COMPLETION.read_response(response).usage == genops.Usage()
+
+
+def test_router_calls_are_governed_once(
+    governed: genops.GenOps, telemetry: Any, fake: FakeProvider, url: str
+) -> None:
+    router = litellm.Router(
+        model_list=[
+            {"model_name": "fast", "litellm_params": {
+                "model": f"anthropic/{CLAUDE}", "api_base": url, "api_key": "k"}},
+        ]
+    )  # fmt: skip
+    router.completion(model="fast", messages=HI, max_tokens=8)
+    (span,) = telemetry.spans()
+    assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "anthropic"
+    assert span.attributes[A.GEN_AI_REQUEST_MODEL] == CLAUDE
+    assert span.attributes[A.COST_TOTAL] == float(reference_cost("anthropic", CLAUDE, CLAUDE_USAGE))

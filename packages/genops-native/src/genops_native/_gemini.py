@@ -62,7 +62,7 @@ def _generate_request(kwargs: Mapping[str, Any]) -> RequestInfo:
         max_output_tokens=int_or_none(field_of(config, "max_output_tokens")),
         texts=tuple(texts),
         stream=False,
-        input_messages=contents,
+        input_messages=redact_content(contents, str),  # plain data: capture redacts strings
     )
 
 
