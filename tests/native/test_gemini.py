@@ -318,3 +318,20 @@ def test_content_capture_records_prompt_and_answer(
         {"role": "user", "parts": [{"text": "hello [REDACTED:email]"}]}
     ]
     assert "Traces and metrics agree." in str(span.attributes[A.GEN_AI_OUTPUT_MESSAGES])
+
+
+async def test_one_client_only(
+    runtime: genops.GenOps, telemetry: Any, server: GeminiServer
+) -> None:
+    mine, other = _client(server), _client(server)
+    handle = genops_native.instrument_gemini(mine)
+    assert genops_native.instrument_gemini(mine) is handle  # idempotent
+    mine.models.generate_content(model=MODEL, contents="hi")
+    await mine.aio.models.generate_content(model=MODEL, contents="hi")
+    other.models.generate_content(model=MODEL, contents="hi")
+    handle.uninstrument()
+    mine.models.generate_content(model=MODEL, contents="hi")
+    assert len(server.requests) == 4
+    assert [s.attributes[A.OPERATION_NAME] for s in telemetry.spans()] == [
+        "gemini.generate_content"
+    ] * 2

@@ -231,3 +231,27 @@ def test_router_calls_are_governed_once(
     assert span.attributes[A.GEN_AI_PROVIDER_NAME] == "anthropic"
     assert span.attributes[A.GEN_AI_REQUEST_MODEL] == CLAUDE
     assert span.attributes[A.COST_TOTAL] == float(reference_cost("anthropic", CLAUDE, CLAUDE_USAGE))
+
+
+def test_litellm_callbacks_cannot_stop_a_call_in_sdk_mode(fake: FakeProvider, url: str) -> None:
+    """Why genops wraps the functions: an exception from LiteLLM's pre-call callback is
+    logged and swallowed, and the request is sent anyway."""
+    from litellm.integrations.custom_logger import CustomLogger
+
+    called: list[str] = []
+
+    class Deny(CustomLogger):  # type: ignore[misc]
+        def log_pre_api_call(self, model: Any, messages: Any, kwargs: Any) -> None:
+            called.append(model)
+            raise RuntimeError("denied by policy")
+
+    deny = Deny()
+    litellm.input_callback.append(deny)
+    try:
+        litellm.completion(
+            model="openai/gpt-4o-mini", messages=HI, api_base=f"{url}/v1", api_key="k"
+        )
+    finally:
+        litellm.input_callback.remove(deny)
+    assert called == ["gpt-4o-mini"]
+    assert fake.request_count == 1
