@@ -244,6 +244,9 @@ def test_redaction_and_covering_unit(
     (span,) = telemetry.spans()  # no second cost-bearing span
     assert span.attributes[A.OPERATION_NAME] == "draft-reply"
     assert span.attributes[A.GEN_AI_USAGE_INPUT_TOKENS] == 12
+    client.models.embed_content(model="gemini-embedding-001", contents=[secret])
+    embedded = server.requests[1][1]["requests"][0]["content"]["parts"][0]["text"]
+    assert embedded == "write to [REDACTED:email]"
 
 
 def test_provider_error_ends_unit_and_reraises(

@@ -162,11 +162,17 @@ async def test_blocked_call_sends_nothing(
         litellm.completion(model="openai/gpt-4o", stream=True, **common)
     with pytest.raises(genops.PolicyViolationError):
         await litellm.acompletion(model="openai/gpt-4o", **common)
+    with pytest.raises(genops.PolicyViolationError):  # every positional argument is named
+        litellm.completion("openai/gpt-4o", HI, 30.0, api_base=f"{url}/v1", api_key="k")
+    with pytest.raises(genops.PolicyViolationError):
+        await litellm.aembedding("openai/text-embedding-3-large", ["x"], api_key="k")
     assert fake.request_count == 0
     assert raised.value.decision.reason_code == "POLICY_DENY_MODEL"
     spans = telemetry.spans()
-    assert [s.attributes[A.POLICY_RESULT] for s in spans] == ["BLOCKED"] * 3
-    assert {s.attributes[A.GEN_AI_REQUEST_MODEL] for s in spans} == {"gpt-4o"}
+    assert [s.attributes[A.POLICY_RESULT] for s in spans] == ["BLOCKED"] * 5
+    assert {s.attributes[A.GEN_AI_REQUEST_MODEL] for s in spans} == {
+        "gpt-4o", "text-embedding-3-large",
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize("route", ["openai", "anthropic"])

@@ -157,14 +157,6 @@ def _embed_request(kwargs: Mapping[str, Any]) -> RequestInfo:
     )
 
 
-def _embed_prepare(
-    kwargs: dict[str, Any], redact: Redact | None, options: Options
-) -> dict[str, Any]:
-    if redact is not None and kwargs.get("contents") is not None:
-        kwargs["contents"] = redact_content(kwargs["contents"], redact)
-    return kwargs
-
-
 def _embed_response(response: Any) -> Outcome:
     """``usage_metadata`` when sent; else Vertex's per-embedding ``statistics.token_count``."""
     usage = Usage.from_provider(field_of(response, "usage_metadata"))
@@ -187,7 +179,7 @@ GENERATE_STREAM = GENERATE._replace(
 )
 EMBED = Endpoint(
     "gemini.embed_content", A.OP_EMBEDDINGS, "embedding", _embed_request, _embed_response,
-    None, _embed_prepare, _site,
+    None, _prepare, _site,
 )  # fmt: skip
 
 _MODELS = "google.genai.models"

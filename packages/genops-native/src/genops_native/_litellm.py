@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib.util
+import inspect
+import itertools
 import sys
 import threading
 from collections.abc import Callable, Mapping
@@ -36,11 +38,9 @@ _resolved: dict[tuple[Any, Any, Any], tuple[str, str | None, str | None]] = {}
 
 def resolve(kwargs: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
     """``(model, LiteLLM provider, api base)`` of a call, from LiteLLM's own resolution."""
-    model = kwargs.get("model")
-    custom = kwargs.get("custom_llm_provider")
+    model, custom = kwargs.get("model"), kwargs.get("custom_llm_provider")
     base = kwargs.get("api_base") or kwargs.get("base_url")
-    key = (model, custom, base)
-    found = _resolved.get(key)
+    found = _resolved.get(key := (model, custom, base))
     if found is None:
         import litellm
 
@@ -60,8 +60,7 @@ def resolve(kwargs: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
 
 
 def _site(resource: Any, kwargs: Mapping[str, Any]) -> Site:
-    _, provider, base = resolve(kwargs)
-    return Site(base_url=base, hint=provider)
+    return Site(base_url=resolve(kwargs)[2], hint=resolve(kwargs)[1])
 
 
 def _reader(read: Callable[[Mapping[str, Any]], RequestInfo]) -> Any:
@@ -85,24 +84,26 @@ COMPLETION = Endpoint(
 EMBEDDING = oa.EMBEDDINGS._replace(
     name="litellm.embedding", read_request=_reader(oa._embeddings_request), site=_site
 )
-#: module function → (endpoint, async, name of its second positional parameter).
+#: module function → (endpoint, async, its first parameters, for positional arguments).
 FUNCTIONS = {
-    "completion": (COMPLETION, False, "messages"),
-    "acompletion": (COMPLETION, True, "messages"),
-    "embedding": (EMBEDDING, False, "input"),
-    "aembedding": (EMBEDDING, True, "input"),
+    "completion": (COMPLETION, False, ("model", "messages")),
+    "acompletion": (COMPLETION, True, ("model", "messages")),
+    "embedding": (EMBEDDING, False, ("model", "input")),
+    "aembedding": (EMBEDDING, True, ("model", "input")),
 }
 
 
 def _start(
-    endpoint: Endpoint, second: str, args: tuple[Any, ...], kwargs: dict[str, Any], options: Options
+    endpoint: Endpoint, names: Any, args: tuple[Any, ...], kwargs: dict[str, Any], options: Options
 ) -> tuple[Call, dict[str, Any], kit.Claim] | None:
     """Govern one call; ``None``: call LiteLLM as is (inside another LiteLLM call — Router,
     ``acompletion`` → ``completion`` — or an instrumentation failure)."""
     claim = kit.current_claim()
     if claim is not None and claim.issuer is ISSUER:
         return None
-    named = dict(zip(("model", second), args, strict=False)) | kwargs
+    if len(args) > len(names):
+        return None  # positional arguments genops cannot name: LiteLLM as is
+    named = dict(zip(names, args, strict=False)) | kwargs
     started = begin(endpoint, None, named, options, "")
     if started is None:
         return None
@@ -118,12 +119,17 @@ def _start(
 
 def wrap(original: Callable[..., Any], name: str, options: Options) -> Callable[..., Any]:
     """The governed stand-in for ``litellm.<name>``."""
-    endpoint, is_async, second = FUNCTIONS[name]
+    endpoint, is_async, first = FUNCTIONS[name]
+    try:  # the real parameter order (``inspect`` follows LiteLLM's decorators)
+        names: Any = [p.name for p in inspect.signature(original).parameters.values()]
+        names = tuple(itertools.takewhile(lambda n: n not in ("kwargs", "args"), names)) or first
+    except (TypeError, ValueError):
+        names = first
     if is_async:
 
         @functools.wraps(original)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
-            started = _start(endpoint, second, args, kwargs, options)
+            started = _start(endpoint, names, args, kwargs, options)
             if started is None:
                 return await original(*args, **kwargs)
             call, sent, claim = started
@@ -140,7 +146,7 @@ def wrap(original: Callable[..., Any], name: str, options: Options) -> Callable[
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = _start(endpoint, second, args, kwargs, options)
+        started = _start(endpoint, names, args, kwargs, options)
         if started is None:
             return original(*args, **kwargs)
         call, sent, claim = started
