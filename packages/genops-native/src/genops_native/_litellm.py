@@ -182,6 +182,10 @@ def patch(module: Any, handle: Instrumentation) -> None:
 _current: Instrumentation | None = None
 
 
+def _active_until_uninstrumented() -> None:
+    """The handle's ``_forget``: keeps a handle waiting for ``import litellm`` active."""
+
+
 def instrument(options: Options, *, on_import: bool = False) -> Instrumentation:
     """Wrap ``litellm`` now, or (``on_import``, what ``genops.init()`` does) when the app
     imports it: importing LiteLLM takes seconds, genops does not pay that for an app
@@ -191,20 +195,14 @@ def instrument(options: Options, *, on_import: bool = False) -> Instrumentation:
         if _current is not None and _current.active:
             return _current
         handle = _current = Instrumentation("litellm", "module", options)
-
-    def forget() -> None:
-        global _current
-        if _current is handle:
-            _current = None
-
-    handle._forget = forget
+        handle._forget = _active_until_uninstrumented
     if not on_import or "litellm" in sys.modules:
         import litellm
 
         patch(litellm, handle)
         return handle
     if importlib.util.find_spec("litellm") is None:
-        forget()
+        handle._forget = None
         raise ImportError("litellm is not installed")
 
     def on_litellm_import(module: Any) -> None:
