@@ -5,6 +5,7 @@
   text chunks, the last one carrying the finish reason and ``usageMetadata`` (as Gemini
   sends them: the earlier frames have no token counts);
 - ``POST …/models/{model}:batchEmbedContents``: embeddings with ``usageMetadata``;
+- ``POST …/models/{model}:predict`` (Vertex AI embeddings): per-embedding ``statistics``;
 - a status >= 400 (``GeminiServer.fail``) answers Google's error JSON.
 
 The paths work with any prefix (``/v1beta/models/…``, Vertex's
@@ -52,6 +53,11 @@ class GeminiServer:
                         "embeddings": [{"values": [0.1, 0.2]}] * n,
                         "usageMetadata": {"promptTokenCount": 4 * n, "totalTokenCount": 4 * n},
                     }
+                    return self._send(200, "application/json", json.dumps(answer).encode())
+                if route.endswith(":predict"):  # Vertex AI text embeddings
+                    stats = {"token_count": 3, "truncated": False}
+                    prediction = {"embeddings": {"values": [0.5], "statistics": stats}}
+                    answer = {"predictions": [prediction] * len(body.get("instances", []))}
                     return self._send(200, "application/json", json.dumps(answer).encode())
                 answer = fake.response(body)
                 return self._send(200, "application/json", json.dumps(answer).encode())

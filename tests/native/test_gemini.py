@@ -338,3 +338,26 @@ async def test_one_client_only(
     assert [s.attributes[A.OPERATION_NAME] for s in telemetry.spans()] == [
         "gemini.generate_content"
     ] * 2
+
+
+def test_vertex_embeddings_count_tokens_from_statistics(
+    gemini: genops.GenOps, telemetry: Any, server: GeminiServer
+) -> None:
+    """Vertex's text-embedding predict response has no usage_metadata: the per-embedding
+    ``statistics.token_count`` values are the input tokens."""
+    client = genai.Client(
+        vertexai=True,
+        project="p",
+        location="europe-west4",
+        credentials=google.oauth2.credentials.Credentials(token="t"),  # type: ignore[no-untyped-call]
+        http_options=types.HttpOptions(httpx_client=to_loopback(server.url)),
+    )
+    client.models.embed_content(model="text-embedding-005", contents=["a", "b"])
+    assert server.requests[0][0].endswith("/models/text-embedding-005:predict")
+    (span,) = telemetry.spans()
+    attrs = span.attributes
+    assert attrs[A.GEN_AI_PROVIDER_NAME] == "gcp.vertex_ai"
+    assert attrs["cloud.region"] == "europe-west4"
+    assert attrs[A.SERVER_ADDRESS] == "europe-west4-aiplatform.googleapis.com"
+    assert attrs[A.GEN_AI_USAGE_INPUT_TOKENS] == 6
+    assert A.ACCOUNTING_INCOMPLETE not in attrs

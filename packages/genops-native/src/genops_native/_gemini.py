@@ -161,12 +161,12 @@ def _embed_response(response: Any) -> Outcome:
     """``usage_metadata`` when sent; else Vertex's per-embedding ``statistics.token_count``."""
     usage = Usage.from_provider(field_of(response, "usage_metadata"))
     if usage is None:
-        counts = [
-            int_or_none(field_of(field_of(e, "statistics"), "token_count"))
+        counts = [  # floats in the SDK's types (``token_count=3.0``)
+            field_of(field_of(e, "statistics"), "token_count")
             for e in field_of(response, "embeddings") or ()
         ]
-        if counts and all(c is not None for c in counts):
-            usage = Usage(input_tokens=sum(c or 0 for c in counts), output_tokens=0)
+        if counts and all(isinstance(c, int | float) and c >= 0 for c in counts):
+            usage = Usage(input_tokens=int(sum(counts)), output_tokens=0)
     return Outcome(usage=usage)
 
 
