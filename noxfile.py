@@ -21,6 +21,8 @@ NATIVE = "./packages/genops-native"
 LANGCHAIN = "./packages/genops-langchain"
 LLAMAINDEX = "./packages/genops-llamaindex"
 HAYSTACK = "./packages/genops-haystack"
+#: The other SDKs genops-native governs (tests/native runs them all).
+NATIVE_EXTRAS = "bedrock,bedrock-async,gemini,litellm"
 
 
 @nox.session(python=PYTHON)
@@ -47,11 +49,13 @@ def core(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def native(session: nox.Session) -> None:
-    """genops-native with the resolved openai (<3, crewai's cap) and anthropic SDKs."""
+    """genops-native with the resolved openai (<3, crewai's cap), anthropic, boto3 /
+    aiobotocore, google-genai and litellm SDKs."""
     session.install(
         CORE,
-        f"{NATIVE}[openai,anthropic]",
+        f"{NATIVE}[openai,anthropic,{NATIVE_EXTRAS}]",
         *TEST_DEPS,
+        "boto3",
         "httpx",
         "vcrpy>=7",
         "pytest-recording>=0.13",
@@ -66,8 +70,9 @@ def native_openai3(session: nox.Session) -> None:
     session.install(
         "--no-config",  # the workspace's `openai<3` constraint (crewai's cap) must not apply
         CORE,
-        f"{NATIVE}[anthropic]",
+        f"{NATIVE}[anthropic,{NATIVE_EXTRAS}]",
         *TEST_DEPS,
+        "boto3",
         "httpx",
         "vcrpy>=7",
         "pytest-recording>=0.13",

@@ -146,3 +146,27 @@ async def test_async_stream_all_endings_complete_once():
         async for _ in proxy:
             pass
     assert len(done) == 1 and isinstance(done[0][1], ConnectionError)
+
+
+class AsyncIterableOnly:
+    """aiobotocore's ``AioEventStream`` shape: ``__aiter__`` returns an async generator
+    (its ``__anext__`` is an async generator function, not an awaitable)."""
+
+    def __init__(self, chunks):
+        self._chunks = chunks
+        self.iterated = 0
+
+    def __aiter__(self):
+        return self.__anext__()
+
+    async def __anext__(self):
+        self.iterated += 1
+        for chunk in self._chunks:
+            yield chunk
+
+
+async def test_async_iterable_stream_is_iterated_once_and_completes_once():
+    stream = AsyncIterableOnly([4, 5])
+    proxy, done, firsts = make(AsyncStreamProxy, stream)
+    assert [c async for c in proxy] == [4, 5]
+    assert done == [(9, None)] and firsts == [1] and stream.iterated == 1

@@ -38,6 +38,20 @@ def test_gemini_recorded_response_counts_thoughts_as_output():
     assert usage.total_tokens == meta["totalTokenCount"]
 
 
+def test_gemini_tool_use_prompt_tokens_are_input():
+    """Grounding / tool-use prompt tokens are billed as input (genai-prices counts them so)."""
+    meta = {
+        "promptTokenCount": 10,
+        "toolUsePromptTokenCount": 90,
+        "candidatesTokenCount": 5,
+        "cachedContentTokenCount": 4,
+        "totalTokenCount": 105,
+    }
+    usage = Usage.from_provider(meta)
+    assert usage == Usage(input_tokens=100, output_tokens=5, cache_read_tokens=4)
+    assert usage.total_tokens == meta["totalTokenCount"]
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

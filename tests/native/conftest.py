@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
+# LiteLLM downloads its price map at import unless told not to: tests send nothing out.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
 from collections.abc import Callable, Iterator
 from typing import Any
 

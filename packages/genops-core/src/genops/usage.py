@@ -130,13 +130,15 @@ class Usage:
                 else 0,
                 reasoning_tokens=_int(_get(cdet, "reasoning_tokens")) if cdet is not None else 0,
             )
-        # Gemini usageMetadata (candidates exclude thoughts; prompt includes cached content).
+        # Gemini usageMetadata (candidates exclude thoughts; prompt includes cached content,
+        # not the tool-use prompt — grounding results — which is billed as input too).
         gem_prompt = _get(raw, "promptTokenCount", "prompt_token_count")
         if gem_prompt is not None:
             thoughts = _int(_get(raw, "thoughtsTokenCount", "thoughts_token_count"))
             candidates = _int(_get(raw, "candidatesTokenCount", "candidates_token_count"))
+            tool_use = _int(_get(raw, "toolUsePromptTokenCount", "tool_use_prompt_token_count"))
             return cls(
-                input_tokens=_int(gem_prompt),
+                input_tokens=_int(gem_prompt) + tool_use,
                 output_tokens=candidates + thoughts,
                 cache_read_tokens=_int(
                     _get(raw, "cachedContentTokenCount", "cached_content_token_count")

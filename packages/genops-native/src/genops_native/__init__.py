@@ -1,10 +1,10 @@
-"""genops governance for the OpenAI and Anthropic Python SDKs.
+"""genops governance for the OpenAI, Anthropic, AWS Bedrock, Google Gen AI and LiteLLM SDKs.
 
 Every call through an instrumented client becomes one governed unit (GenOps spec
 AWU, OpenTelemetry GenAI CLIENT span): attribution, policy *before* the request,
 budget reservation, usage → cost from the response (or the stream's final chunk),
-reconciliation. Zero-code with ``genops.init()`` (entry points ``openai`` and
-``anthropic``), or explicitly::
+reconciliation. Zero-code with ``genops.init()`` (entry points ``openai``, ``anthropic``,
+``bedrock``, ``gemini``, ``litellm``), or explicitly::
 
     import genops, genops_native
     from openai import OpenAI
@@ -120,7 +120,7 @@ def instrument_anthropic(
 
 def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
     """Govern AWS Bedrock runtime calls (``converse``, ``converse_stream``, ``invoke_model``,
-    ``invoke_model_with_response_stream``) through botocore's event system.
+    ``invoke_model_with_response_stream``) through botocore's event system (aiobotocore too).
 
     ``client``: one ``boto3.client("bedrock-runtime")``; ``None``: every
     ``bedrock-runtime`` client created from now on (what ``genops.init()`` does)::
@@ -131,6 +131,60 @@ def instrument_bedrock(client: Any = None) -> BedrockInstrumentation:
     if client is None:
         return BedrockInstrumentation("new clients", hook_new_clients())
     return BedrockInstrumentation("client", instrument_client(client))
+
+
+def instrument_gemini(
+    client_or_class: Any = None, *, provider: str | None = None
+) -> Instrumentation:
+    """Govern Google Gen AI SDK calls (Gemini API and Vertex AI): ``models.generate_content``,
+    ``generate_content_stream``, ``embed_content``, sync and ``client.aio``. Scopes as
+    :func:`instrument_openai` (``genai.Client`` / ``genai.client.AsyncClient``); provider
+    ``gcp.gemini`` / ``gcp.vertex_ai`` (``cloud.region`` = the location) or a gateway's host::
+
+        genops_native.instrument_gemini()
+        genai.Client(api_key=...).models.generate_content(model="gemini-2.5-flash", contents="hi")
+    """
+    from google.genai.client import AsyncClient, Client
+
+    from genops_native._gemini import GEMINI, TARGETS
+
+    return instrument(
+        "gemini",
+        TARGETS,
+        client_or_class,
+        Options(provider=provider),
+        default_provider=GEMINI,
+        client_base=Client,
+        async_client_base=AsyncClient,
+    )
+
+
+def instrument_litellm(
+    *, include_usage: bool = True, provider: str | None = None
+) -> Instrumentation:
+    """Govern ``litellm.completion`` / ``acompletion`` / ``embedding`` / ``aembedding``
+    (streams and LiteLLM's Router included), called as ``litellm.completion(...)``. The
+    provider is LiteLLM's own (``anthropic/…`` → ``anthropic``) unless ``api_base`` is a known
+    or mapped host; the cost is genops' (genai-prices), not LiteLLM's::
+
+        genops_native.instrument_litellm()
+        litellm.completion(model="anthropic/claude-3-5-haiku-latest", messages=[...])
+    """
+    from genops_native import _litellm
+
+    return _litellm.instrument(Options(include_usage=include_usage, provider=provider))
+
+
+def _enable_litellm(runtime: Any) -> Instrumentation:
+    """Entry point ``genops.integrations: litellm``: governs LiteLLM once the app imports it."""
+    from genops_native import _litellm
+
+    return _litellm.instrument(Options(), on_import=True)
+
+
+def _enable_gemini(runtime: Any) -> Instrumentation:
+    """Entry point ``genops.integrations: gemini`` (``genops.init()``)."""
+    return instrument_gemini()
 
 
 def _enable_bedrock(runtime: Any) -> BedrockInstrumentation:
@@ -159,5 +213,7 @@ __all__ = [
     "detect_provider",
     "instrument_anthropic",
     "instrument_bedrock",
+    "instrument_gemini",
+    "instrument_litellm",
     "instrument_openai",
 ]

@@ -10,14 +10,15 @@ Per ``bedrock-runtime`` client, three handlers on ``client.meta.events``:
   ``usage``, InvokeModel's ``X-Amzn-Bedrock-*-Token-Count`` headers, which every
   model family's body gets), or a proxy around the response's event stream.
 
-``genops.init()`` instruments every client created afterwards (the one place every
-botocore session creates clients, ``ClientCreator.create_client``, is wrapped);
-``genops_native.instrument_bedrock(client)`` instruments one client.
+``genops.init()`` instruments every client created afterwards (``ClientCreator`` and
+aiobotocore's ``AioClientCreator.create_client`` are wrapped); ``instrument_bedrock(client)``
+one botocore or aiobotocore client (its event streams get the kit's async proxy).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import json
 import threading
 import weakref
@@ -30,7 +31,7 @@ import genops
 from genops import Usage
 from genops import adapter as kit
 from genops import attributes as A
-from genops.adapter import SyncStreamProxy
+from genops.adapter import AsyncStreamProxy, SyncStreamProxy
 from genops_native._call import Call
 from genops_native._endpoint import (
     Endpoint,
@@ -292,7 +293,9 @@ class _Handlers:
         stream_key = OPERATIONS[model.name][1]
         state = call.endpoint.new_stream_state
         if stream_key is not None and state is not None and stream_key in parsed:
-            parsed[stream_key] = SyncStreamProxy(parsed[stream_key], call.finalizer(state()))
+            stream = parsed[stream_key]  # aiobotocore's AioEventStream is async
+            proxy = AsyncStreamProxy if hasattr(stream, "__aiter__") else SyncStreamProxy
+            parsed[stream_key] = proxy(stream, call.finalizer(state()))
             return
         outcome = None
         with kit.guard("bedrock response"):
@@ -377,24 +380,48 @@ def instrument_client(client: Any) -> Callable[[], None]:
         return undo
 
 
+def _governed(client: Any, service_name: str) -> Any:
+    if service_name == SERVICE:
+        with kit.guard("bedrock instrument"):
+            instrument_client(client)
+    return client
+
+
+def _creating(original: Callable[..., Any]) -> Callable[..., Any]:
+    """``create_client`` that instruments what it creates (aiobotocore's is a coroutine)."""
+    if inspect.iscoroutinefunction(original):
+
+        async def create_async(self: Any, service_name: str, *a: Any, **kw: Any) -> Any:
+            return _governed(await original(self, service_name, *a, **kw), service_name)
+
+        return functools.wraps(original)(create_async)
+
+    def create(self: Any, service_name: str, *a: Any, **kw: Any) -> Any:
+        return _governed(original(self, service_name, *a, **kw), service_name)
+
+    return functools.wraps(original)(create)
+
+
 def hook_new_clients() -> Callable[[], None]:
-    """Instrument every ``bedrock-runtime`` client any botocore session creates from now on."""
+    """Instrument every ``bedrock-runtime`` client any botocore (or aiobotocore) session
+    creates from now on."""
     from botocore.client import ClientCreator  # type: ignore[import-untyped]
 
-    original = ClientCreator.create_client
+    creators: list[Any] = [ClientCreator]
+    try:
+        from aiobotocore.client import AioClientCreator  # type: ignore[import-untyped]
 
-    @functools.wraps(original)
-    def create_client(self: Any, service_name: str, *args: Any, **kwargs: Any) -> Any:
-        client = original(self, service_name, *args, **kwargs)
-        if service_name == SERVICE:
-            with kit.guard("bedrock instrument"):
-                instrument_client(client)
-        return client
-
-    ClientCreator.create_client = create_client
+        creators.append(AioClientCreator)
+    except ImportError:
+        pass
+    patched = [(c, c.__dict__["create_client"]) for c in creators]
+    wrappers = [_creating(original) for _, original in patched]
+    for (creator, _), wrapper in zip(patched, wrappers, strict=True):
+        creator.create_client = wrapper
 
     def undo() -> None:
-        if ClientCreator.create_client is create_client:
-            ClientCreator.create_client = original
+        for (creator, original), wrapper in zip(patched, wrappers, strict=True):
+            if creator.__dict__.get("create_client") is wrapper:
+                creator.create_client = original
 
     return undo

@@ -28,12 +28,13 @@ from genops import GovernedUnit, PolicyViolationError
 from genops import adapter as kit
 from genops import attributes as A
 from genops.adapter import AsyncStreamProxy, Claim, StreamFinalizer, SyncStreamProxy
-from genops.providers import ResolvedProvider, resolve_provider
+from genops.providers import resolve_provider
 from genops_native._endpoint import (
     Endpoint,
     Options,
     Outcome,
     RequestInfo,
+    Site,
     StreamState,
     estimate_tokens,
     given,
@@ -41,37 +42,23 @@ from genops_native._endpoint import (
 
 #: Attribute marking our wrappers (value: the wrapped original function).
 ORIGINAL = "__genops_original__"
+CLOUD_REGION = "cloud.region"
 #: Request arguments a caller may pass as one-shot iterators (the SDK lists them anyway).
 _MATERIALIZE = ("messages", "input")
 
 
-def provider_of(
-    resource: Any,
-    options: Options,
-    wire_family: str,
-    model: str | None,
-    hint: str | None = None,
-) -> ResolvedProvider:
-    """The provider of an SDK resource's client, resolved by core (:mod:`genops.providers`):
-    ``options.provider`` → user map → known host → ``hint`` (the covering framework
-    unit's provider) → the SDK's wire family when it prices ``model`` → unknown."""
-    client = getattr(resource, "_client", None)
-    base_url = getattr(client, "base_url", None)
-    return resolve_provider(
-        base_url=str(base_url) if base_url is not None else None,
-        explicit=options.provider,
-        hint=hint,
-        wire_family=wire_family,
-        model=model,
-    )
+def client_site(resource: Any, kwargs: Any = None) -> Site:
+    """Where an OpenAI / Anthropic resource's client sends: its ``_client.base_url``."""
+    base_url = getattr(getattr(resource, "_client", None), "base_url", None)
+    return Site(base_url=str(base_url) if base_url is not None else None)
 
 
 class Call:
     """One SDK call in flight: its own unit, or a call accounted through a claim."""
 
     __slots__ = (
-        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "is_async",
-        "provider", "unit",
+        "covering", "endpoint", "estimate_usage", "hide_usage_chunk", "info", "inner",
+        "is_async", "provider", "unit",
     )  # fmt: skip
 
     def __init__(
@@ -95,6 +82,9 @@ class Call:
         #: Made by an async client: its stream is async. Said by the wrapper, not guessed
         #: from the stream (another instrumentation's proxy has both __next__ and __anext__).
         self.is_async = False
+        #: The claim an SDK layer beneath this call accounts through (LiteLLM over the
+        #: OpenAI SDK): once it took the provider call, this call's usage is not added again.
+        self.inner: Claim | None = None
 
     def without_stream_options(
         self, error: BaseException, kwargs: dict[str, Any]
@@ -164,6 +154,8 @@ class Call:
         return outcome
 
     def _apply(self, outcome: Outcome) -> None:
+        if self.inner is not None and self.inner.provider_calls:
+            outcome.usage = None  # already accounted by the SDK layer beneath
         if outcome.usage is None and self.estimate_usage:
             outcome = self._estimated(outcome)
         model = outcome.model or self.info.model
@@ -187,13 +179,15 @@ class Call:
         if outcome.output_messages is not None:
             unit.record_content(output_messages=outcome.output_messages)
 
-    def succeed(self, result: Any) -> Any:
-        """Handle the SDK's return value: a stream gets a proxy, a response is read now."""
+    def succeed(self, result: Any, is_async: bool | None = None) -> Any:
+        """Handle the SDK's return value: a stream gets a proxy, a response is read now
+        (``is_async`` picks the proxy of a stream that is both sync and async iterable)."""
         endpoint = self.endpoint
         if self.info.stream and endpoint.new_stream_state is not None:
-            if self.is_async and hasattr(result, "__anext__"):
+            asynchronous = self.is_async if is_async is None else is_async
+            if asynchronous and hasattr(result, "__anext__"):
                 return AsyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
-            if not self.is_async and hasattr(result, "__next__"):
+            if not asynchronous and hasattr(result, "__next__"):
                 return SyncStreamProxy(result, self.finalizer(endpoint.new_stream_state()))
             if _raw_stream(result, lambda stream: self.succeed(stream)):
                 return result  # completes when the parsed stream does
@@ -292,7 +286,15 @@ def begin(
         info = endpoint.read_request(kwargs)
         covering = kit.current_claim()
         hint = covering.owner.provider if covering is not None else None
-        detected = provider_of(resource, options, default_provider, info.model, hint)
+        # Core's order: explicit → user map → known host → hint → wire family → unknown.
+        site = (endpoint.site or client_site)(resource, kwargs)
+        detected = resolve_provider(
+            base_url=site.base_url,
+            explicit=options.provider,
+            hint=site.hint or hint,
+            wire_family=site.family or default_provider,
+            model=info.model,
+        )
         asked = given(kwargs.get("stream_options"))
         if covering is not None:
             kwargs = endpoint.prepare(kwargs, covering.redact, options)
@@ -302,6 +304,8 @@ def begin(
         attrs = detected.attributes()
         if endpoint.new_stream_state is not None:
             attrs[A.GEN_AI_REQUEST_STREAM] = info.stream
+        if site.region:
+            attrs[CLOUD_REGION] = site.region
         unit = genops.governed(
             endpoint.name,
             endpoint.operation_type,
@@ -312,6 +316,7 @@ def begin(
             ),
             gen_ai_operation=endpoint.gen_ai_operation,
             kind=SpanKind.CLIENT,
+            region=site.region,
             attributes=attrs,
         )
     except Exception as exc:
@@ -392,4 +397,4 @@ def wrap_method(
     return wrapper
 
 
-__all__ = ["ORIGINAL", "Call", "PolicyViolationError", "begin", "provider_of", "wrap_method"]
+__all__ = ["ORIGINAL", "Call", "PolicyViolationError", "begin", "client_site", "wrap_method"]

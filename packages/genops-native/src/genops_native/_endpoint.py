@@ -58,6 +58,20 @@ class StreamState(Protocol):
     def outcome(self) -> Outcome: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Site:
+    """Where a call goes, for SDKs whose resource has no ``_client.base_url`` (Gemini's
+    ``_api_client``) or whose own provider resolution knows more (LiteLLM)."""
+
+    base_url: str | None = None
+    #: The SDK's wire family (instead of the instrumentation's default provider).
+    family: str | None = None
+    #: The SDK's own provider name (LiteLLM's ``provider/model``), before a covering unit's.
+    hint: str | None = None
+    #: ``cloud.region`` (seen by the ``allowed_regions`` policy).
+    region: str | None = None
+
+
 class Endpoint(NamedTuple):
     """One SDK method the wrapper governs."""
 
@@ -73,6 +87,8 @@ class Endpoint(NamedTuple):
     new_stream_state: Callable[[], StreamState] | None
     #: ``(kwargs, redact, options) -> kwargs``: returns a rewritten copy when needed.
     prepare: Callable[[dict[str, Any], Redact | None, Options], dict[str, Any]]
+    #: ``(resource, kwargs) -> Site``; ``None``: the resource's ``_client.base_url``.
+    site: Callable[[Any, Mapping[str, Any]], Site] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,6 +31,7 @@ what it learned once at the end) and a ``complete(outcome, error)`` callback::
 
 from __future__ import annotations
 
+import inspect
 import threading
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -200,19 +201,33 @@ class SyncStreamProxy(_Proxy):
             self._self_finalizer.finish(None)
 
 
+def _async_iterator(obj: Any) -> bool:
+    """True for a real async iterator (aiobotocore's ``AioEventStream.__anext__`` is an
+    async generator function, so the stream is only an async iterable)."""
+    anext = getattr(type(obj), "__anext__", None)
+    return anext is not None and not inspect.isasyncgenfunction(anext)
+
+
 class AsyncStreamProxy(_Proxy):
-    """An async SDK stream (an async iterator) that completes its call exactly once."""
+    """An async SDK stream that completes its call exactly once.
+
+    The stream is an async iterator, or an async iterable whose ``__aiter__`` yields the
+    events (aiobotocore's ``AioEventStream``): it is iterated once, on the first read.
+    """
 
     def __init__(self, wrapped: Any, finalizer: StreamFinalizer) -> None:
         super().__init__(wrapped)
         self._self_finalizer = finalizer
+        self._self_iterator: Any = wrapped if _async_iterator(wrapped) else None
         _watch(self, finalizer)
 
     async def __anext__(self) -> Any:
         fin = self._self_finalizer
         while True:
             try:
-                item = await self.__wrapped__.__anext__()
+                if self._self_iterator is None:
+                    self._self_iterator = self.__wrapped__.__aiter__()
+                item = await self._self_iterator.__anext__()
             except StopAsyncIteration:
                 fin.finish(None)
                 raise

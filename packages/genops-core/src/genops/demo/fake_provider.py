@@ -7,6 +7,7 @@ A real HTTP server on ``127.0.0.1`` (a free port) answering, deterministically:
 - ``POST …/embeddings`` (OpenAI): small deterministic vectors;
 - ``POST …/messages`` (Anthropic): a text answer;
 - ``POST /model/{modelId}/converse`` (AWS Bedrock Converse): a text answer.
+- ``POST …/models/{model}:generateContent`` (Gemini API): a text answer.
 
 Usage is counted from the request (input ≈ characters / 4, output ≤ ``max_tokens``).
 SDK clients keep the provider's real base URL (``https://api.openai.com/v1``), so
@@ -130,6 +131,21 @@ def bedrock_converse(body: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def gemini_response(body: dict[str, Any], model: str, n: int) -> dict[str, Any]:
+    """A Gemini API ``generateContent`` answer (``usageMetadata`` included)."""
+    prompt = _tokens(body.get("contents", []))
+    cap = (body.get("generationConfig") or {}).get("maxOutputTokens") or 48
+    out = int(min(int(cap), 48))
+    return {
+        "candidates": [
+            {"content": {"role": "model", "parts": [{"text": ANSWER}]}, "finishReason": "STOP"}
+        ],
+        "usageMetadata": {"promptTokenCount": prompt, "candidatesTokenCount": out},
+        "modelVersion": model,
+        "responseId": f"gemini-demo-{n}",
+    }
+
+
 class FakeProvider:
     """The loopback server; a context manager (``close()`` stops it)."""
 
@@ -181,6 +197,8 @@ class FakeProvider:
             return 200, anthropic_message(body, n)
         if route.startswith("/model/") and route.endswith("/converse"):
             return 200, bedrock_converse(body)
+        if route.endswith(":generateContent"):
+            return 200, gemini_response(body, route.rsplit("/", 1)[1].split(":")[0], n)
         return 404, {"error": {"message": f"the demo provider has no route {route}"}}
 
     def http_client(self, module: str = "httpx") -> Any:
