@@ -13,6 +13,7 @@
 """
 
 from genops._version import SPEC_VERSION, __version__
+from genops.adapter.tools import check_tool
 from genops.api import budget_status, enforce_policy, governed, register_policy, track_usage
 from genops.attribution import Attribution, attribution, resolve_attribution
 from genops.decision import DecisionResult, PolicyDecision, PolicyViolationError, ReasonCode
@@ -44,6 +45,7 @@ __all__ = [
     "__version__",
     "attribution",
     "budget_status",
+    "check_tool",
     "covering_unit",
     "enforce_policy",
     "get_runtime",

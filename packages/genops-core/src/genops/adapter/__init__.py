@@ -16,6 +16,8 @@ streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
 request text               :func:`payload_texts`, :func:`redact_payload` — every
                            string sent to a provider, for content policies
+tool policies              :func:`start_tool`, :func:`check_tool` — the
+                           ``allowed_tools`` allow-list before a tool runs
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
                            :func:`error_type`, :func:`record_error`
 =========================  ====================================================
@@ -30,6 +32,7 @@ from genops.adapter.streams import (
     StreamRecorder,
     SyncStreamProxy,
 )
+from genops.adapter.tools import check_tool, start_tool
 from genops.adapter.tree import DEFAULT_MAX_OPEN_RUNS, Node, RunEvicted, RunTree, record_error
 from genops.claims import Claim, Handoff, current_claim, handoff
 from genops.lifecycle import ROLE_CALL, ROLE_ROLLUP
@@ -47,6 +50,7 @@ __all__ = [
     "StreamFinalizer",
     "StreamRecorder",
     "SyncStreamProxy",
+    "check_tool",
     "current_claim",
     "error_type",
     "guard",
@@ -57,4 +61,5 @@ __all__ = [
     "report",
     "safe_call",
     "should_raise",
+    "start_tool",
 ]
