@@ -77,6 +77,10 @@ class ToolFailed(Exception):
     """A CrewAI tool raised (CrewAI's ``ToolUsageErrorEvent``)."""
 
 
+for _cls in (GenOpsBlocked, LLMCallFailed, ToolFailed):
+    _cls.__module__ = "genops_crewai"  # error.type = its public path
+
+
 def _innermost(tree: kit.RunTree) -> Hashable | None:
     for key in reversed(_stack.get()):
         if key in tree:
