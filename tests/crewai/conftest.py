@@ -11,15 +11,15 @@ import os
 os.environ["CREWAI_DISABLE_TELEMETRY"] = "true"
 os.environ.pop("OTEL_SDK_DISABLED", None)
 
-from collections.abc import Callable, Iterator  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import pytest  # noqa: E402
-from crewai.events import crewai_event_bus  # noqa: E402
+import pytest
+from crewai.events import crewai_event_bus
 
-import genops  # noqa: E402
-import genops_crewai  # noqa: E402
-from tests.crewai.crews import CrewFake  # noqa: E402
+import genops
+import genops_crewai
+from tests.crewai.crews import CrewFake
 
 
 @pytest.fixture

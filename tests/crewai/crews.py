@@ -65,9 +65,7 @@ class ToLoopback(BaseInterceptor[httpx.Request, httpx.Response]):
 
 def hosted_llm(loopback: str, base_url: str, model: str = MODEL) -> LLM:
     """A CrewAI LLM on a known provider host, its requests answered by the fake."""
-    return LLM(
-        model=model, base_url=base_url, api_key="sk-test", interceptor=ToLoopback(loopback)
-    )
+    return LLM(model=model, base_url=base_url, api_key="sk-test", interceptor=ToLoopback(loopback))
 
 
 def answer(text: str, prompt: int, completion: int, model: str = MODEL) -> Reply:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from crewai import Crew, Process
+from crewai import Crew
 from opentelemetry.sdk.trace import ReadableSpan
 
 from genops import attributes as A
@@ -51,9 +51,7 @@ def test_two_agents_span_tree_attributes_and_rollups(
     provider, url = fake
     govern(team="research", project="briefs")
     llm = (
-        C.gateway_llm(url)
-        if where == "gateway"
-        else C.hosted_llm(url, "https://api.openai.com/v1")
+        C.gateway_llm(url) if where == "gateway" else C.hosted_llm(url, "https://api.openai.com/v1")
     )
     script_two_agents(provider)
     before = C.calls["lookup"]

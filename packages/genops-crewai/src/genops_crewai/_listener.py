@@ -145,9 +145,9 @@ class GenOpsListener(BaseEventListener):
             (InterceptionPoint.PRE_TOOL_CALL, self._tool_start),
             (InterceptionPoint.POST_TOOL_CALL, self._tool_end),
         ):
-            hook = self._while_on(hook)
-            register_hook(point, hook)
-            self._hooks.append((point, hook))
+            wrapped = self._while_on(hook)
+            register_hook(point, wrapped)
+            self._hooks.append((point, wrapped))
 
     # ------------------------------------------------------------------ registration
     def setup_listeners(self, crewai_event_bus: CrewAIEventsBus) -> None:
@@ -315,8 +315,9 @@ class GenOpsListener(BaseEventListener):
         messages = getattr(ctx, "messages", None)
         attrs: dict[str, Any] = {}
         agent, task = getattr(ctx, "agent", None), getattr(ctx, "task", None)
-        if getattr(agent, "role", None):
-            attrs[A.GEN_AI_AGENT_NAME] = str(agent.role)
+        role = getattr(agent, "role", None)
+        if role:
+            attrs[A.GEN_AI_AGENT_NAME] = str(role)
         if task is not None:
             attrs[TASK_ID] = str(task.id)
         key = self._key("llm")

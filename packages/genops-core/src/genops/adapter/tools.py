@@ -29,9 +29,7 @@ if TYPE_CHECKING:
     from genops.runtime import GenOps
 
 
-def _decisions(
-    runtime: GenOps, tool: str, attribution: Attribution | None
-) -> list[PolicyDecision]:
+def _decisions(runtime: GenOps, tool: str, attribution: Attribution | None) -> list[PolicyDecision]:
     policies = getattr(runtime.engine, "policies", ())
     if not policies:
         return []

@@ -49,10 +49,14 @@ class AllowedTools(_Rule):
         tool = request.operation_name
         if self._pattern.fullmatch(tool):
             return self.allow
-        return self.deny(X_TOOL_NOT_ALLOWED, f"tool {tool} is not in the allowed list {list(self.tools)}")
+        return self.deny(
+            X_TOOL_NOT_ALLOWED, f"tool {tool} is not in the allowed list {list(self.tools)}"
+        )
 
 
-def tool_request(tool: str, attribution: Any, metadata: dict[str, Any] | None = None) -> UnitRequest:
+def tool_request(
+    tool: str, attribution: Any, metadata: dict[str, Any] | None = None
+) -> UnitRequest:
     """The request a tool policy sees for one call of ``tool``."""
     return UnitRequest(
         attribution=attribution,
