@@ -105,3 +105,79 @@ def test_two_agents_span_tree_attributes_and_rollups(
     assert attrs(crew)[A.GEN_AI_OPERATION_NAME] == "invoke_workflow"
     tool = telemetry.span("execute_tool lookup")
     assert attrs(tool)[A.GEN_AI_TOOL_NAME] == "lookup"
+
+
+def test_known_host_behind_crewais_openai_class_is_that_provider(
+    telemetry: Telemetry, govern: Callable[..., Any], fake: Any
+) -> None:
+    provider, url = fake
+    govern()
+    model = "llama-3.1-8b-instant"
+    provider.script(C.answer("done", 12, 4, model=model))
+    llm = C.hosted_llm(url, "https://api.groq.com/openai/v1", model=f"openai/{model}")
+    agent = C.writer(llm)
+
+    Crew(agents=[agent], tasks=[C.writing_task(agent)]).kickoff()
+
+    chat = telemetry.span(f"chat {model}")
+    assert attrs(chat)[A.GEN_AI_PROVIDER_NAME] == "groq"
+    assert provider.chat_requests == 1
+
+
+def test_tool_error_and_provider_error_are_recorded(
+    telemetry: Telemetry, govern: Callable[..., Any], fake: Any
+) -> None:
+    from crewai.tools import tool
+
+    from tests.fakes.provider import Reply
+
+    @tool("flaky")
+    def flaky(city: str) -> str:
+        """Always fails."""
+        raise RuntimeError("backend down")
+
+    provider, url = fake
+    govern()
+    provider.script(
+        C.tool_call("flaky", {"city": "Paris"}, 11, 3),
+        Reply.json({"error": {"message": "overloaded", "type": "server_error"}}, status=400),
+    )
+    agent = C.writer(C.gateway_llm(url, max_retries=0), tools=[flaky])
+
+    out = Crew(agents=[agent], tasks=[C.writing_task(agent)]).kickoff()
+
+    assert out.raw == "Hello!"  # CrewAI retried the failed call (the fake's default answer)
+
+    tool_span = telemetry.span("execute_tool flaky")
+    assert attrs(tool_span)[A.ERROR_TYPE] == "genops_crewai.ToolFailed"
+    chats = sorted(
+        (s for s in telemetry.spans() if s.name == "chat gpt-4o-mini"), key=lambda s: s.start_time
+    )
+    assert len(chats) == 3 == provider.chat_requests
+    assert [attrs(c).get(A.ERROR_TYPE) for c in chats] == [
+        None,
+        "genops_crewai.LLMCallFailed",
+        None,
+    ]
+    failed = attrs(chats[1])
+    assert failed[A.ACCOUNTING_ACTUAL] == 0
+    assert A.GEN_AI_USAGE_INPUT_TOKENS not in failed
+
+
+def test_streamed_call_records_first_chunk_and_usage(
+    telemetry: Telemetry, govern: Callable[..., Any], fake: Any
+) -> None:
+    provider, url = fake
+    govern()
+    agent = C.writer(C.gateway_llm(url, stream=True))
+
+    out = Crew(agents=[agent], tasks=[C.writing_task(agent)]).kickoff()
+
+    assert out.raw == "Hello!"
+    body = provider.requests[0].body
+    assert body["stream"] is True
+    a = attrs(telemetry.span("chat gpt-4o-mini"))
+    assert a[A.GEN_AI_REQUEST_STREAM] is True
+    assert body["stream_options"] == {"include_usage": True}  # CrewAI asks for usage
+    assert a[A.GEN_AI_USAGE_INPUT_TOKENS] == 21
+    assert a[A.COST_TOTAL] > 0

@@ -97,3 +97,28 @@ def test_tool_allow_list_per_team(
     agent_span = telemetry.span("invoke_agent Researcher")
     assert tool.parent is not None and tool.parent.span_id == agent_span.context.span_id
     assert provider.chat_requests == 2
+
+
+def test_redaction_rewrites_what_crewai_sends_and_what_is_captured(
+    telemetry: Telemetry, govern: Callable[..., Any], fake: Any
+) -> None:
+    provider, url = fake
+    govern(
+        capture_content=True,
+        policy={"version": 1, "policies": [
+            {"name": "pii", "type": "content", "detect": ["email"], "action": "redact"}
+        ]},
+    )  # fmt: skip
+    agent = C.writer(C.gateway_llm(url))
+    task = C.writing_task(agent)
+    task.description = "Write to jane.doe@example.com about the refund"
+
+    Crew(agents=[agent], tasks=[task]).kickoff()
+
+    sent = str(provider.requests[0].body["messages"])
+    assert "jane.doe@example.com" not in sent and "[REDACTED:email]" in sent
+    a = dict(telemetry.span("chat gpt-4o-mini").attributes or {})
+    assert "[REDACTED:email]" in a[A.GEN_AI_INPUT_MESSAGES]
+    assert "jane.doe" not in a[A.GEN_AI_INPUT_MESSAGES]
+    assert "Hello!" in a[A.GEN_AI_OUTPUT_MESSAGES]
+    assert a[A.POLICY_REASON_CODE] == "POLICY_DENY_CONTENT"

@@ -21,6 +21,7 @@ from typing import Any
 from crewai.events import (
     LLMCallCompletedEvent,
     LLMCallFailedEvent,
+    LLMStreamChunkEvent,
     ToolUsageErrorEvent,
     crewai_event_bus,
 )
@@ -154,6 +155,7 @@ class GenOpsListener(BaseEventListener):
         for event, handler in (
             (LLMCallCompletedEvent, self._llm_completed),
             (LLMCallFailedEvent, self._llm_failed),
+            (LLMStreamChunkEvent, self._llm_chunk),  # (dispatched inline, in order)
             (ToolUsageErrorEvent, self._tool_error),
         ):
             crewai_event_bus.on(event)(handler)
@@ -214,6 +216,9 @@ class GenOpsListener(BaseEventListener):
                 error = RuntimeError("crew kickoff failed")
             self._end_open_calls(key)
             self.tree.end(key, error if isinstance(error, BaseException) else None)
+            for task_id, run in list(self._agents.items()):  # turns a failure ended
+                if run not in self.tree:
+                    self._agents.pop(task_id, None)
 
     # ------------------------------------------------------------------ task → agent turn
     def _task_start(self, ctx: Any) -> None:
@@ -334,15 +339,23 @@ class GenOpsListener(BaseEventListener):
             attributes=attrs,
         )
         _call.set(key)
-        redact = node.unit.redact if node.unit is not None else None
+        unit = node.unit
+        redact = unit.redact if unit is not None else None
         if callable(redact) and isinstance(messages, list):
             messages[:] = kit.redact_payload(messages, redact)
+        if unit is not None and unit.runtime.capture_content:  # opt-in; redacted on record
+            unit.record_content(input_messages=messages)
 
     def _llm_completed(self, source: Any, event: LLMCallCompletedEvent) -> None:
         key = _call.get()
         if key is None or key not in self.tree:
             return
         with kit.guard("crewai llm completed"):
+            node = self.tree.get(key)
+            if node is not None and node.unit is not None and node.unit.runtime.capture_content:
+                node.unit.record_content(
+                    output_messages=[{"role": "assistant", "content": event.response}]
+                )
             self.tree.record_response(
                 key,
                 usage=_usage(event.usage),
@@ -350,6 +363,12 @@ class GenOpsListener(BaseEventListener):
                 finish_reasons=[event.finish_reason] if event.finish_reason else None,
             )
             self.tree.end(key)
+
+    def _llm_chunk(self, source: Any, event: LLMStreamChunkEvent) -> None:
+        key = _call.get()
+        if key is not None:
+            with kit.guard("crewai llm chunk"):
+                self.tree.record_first_chunk(key)
 
     def _llm_failed(self, source: Any, event: LLMCallFailedEvent) -> None:
         key = _call.get()
