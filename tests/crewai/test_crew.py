@@ -181,3 +181,32 @@ def test_streamed_call_records_first_chunk_and_usage(
     assert body["stream_options"] == {"include_usage": True}  # CrewAI asks for usage
     assert a[A.GEN_AI_USAGE_INPUT_TOKENS] == 21
     assert a[A.COST_TOTAL] > 0
+
+
+def test_genops_init_enables_the_integration(
+    telemetry: Telemetry, make_genops: Callable[..., Any], fake: Any
+) -> None:
+    from crewai.hooks import InterceptionPoint, get_hooks
+
+    from genops import integrations
+
+    provider, url = fake
+    assert "crewai" in integrations.available()
+    before = len(get_hooks(InterceptionPoint.PRE_MODEL_CALL))
+    make_genops(instrument=True)  # every installed integration, genops-native included
+    assert len(get_hooks(InterceptionPoint.PRE_MODEL_CALL)) == before + 1
+    agent = C.writer(C.gateway_llm(url))
+
+    Crew(agents=[agent], tasks=[C.writing_task(agent)]).kickoff()
+
+    spans = telemetry.spans()
+    assert tree(spans) == [
+        ("chat gpt-4o-mini", "invoke_agent Writer"),
+        ("invoke_agent Writer", "invoke_workflow crew"),
+        ("invoke_workflow crew", None),
+    ]
+    assert len([s for s in spans if attrs(s).get(A.SPEC_VERSION)]) == 1  # native covered
+    import genops
+
+    genops.shutdown()
+    assert len(get_hooks(InterceptionPoint.PRE_MODEL_CALL)) == before
