@@ -92,8 +92,8 @@ def writer(llm: LLM, **kwargs: Any) -> Agent:
 
 def research_task(agent: Agent | None, **kwargs: Any) -> Task:
     return Task(
-        description="Find the weather in Paris", expected_output="the weather", agent=agent,
-        **kwargs,
+        name="weather", description="Find the weather in Paris", expected_output="the weather",
+        agent=agent, **kwargs,
     )  # fmt: skip
 
 

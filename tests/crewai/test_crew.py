@@ -95,7 +95,8 @@ def test_two_agents_span_tree_attributes_and_rollups(
     assert attrs(research)[A.ROLLUP_TOKENS_OUTPUT] == 8
     assert attrs(research)[A.ROLLUP_UNITS] == 2
     assert attrs(research)[A.ROLLUP_COST_TOTAL] == pytest.approx(cost(r_chats))
-    assert attrs(research)["crewai.task.name"] == "Find the weather in Paris"
+    assert attrs(research)["crewai.task.name"] == "weather"
+    assert "crewai.task.name" not in attrs(write)  # unnamed: the description is content
     assert attrs(research)[A.GEN_AI_OPERATION_NAME] == "invoke_agent"
     assert attrs(write)[A.ROLLUP_TOKENS_INPUT] == 30
     assert attrs(crew)[A.ROLLUP_TOKENS_INPUT] == 61

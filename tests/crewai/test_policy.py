@@ -122,3 +122,8 @@ def test_redaction_rewrites_what_crewai_sends_and_what_is_captured(
     assert "jane.doe" not in a[A.GEN_AI_INPUT_MESSAGES]
     assert "Hello!" in a[A.GEN_AI_OUTPUT_MESSAGES]
     assert a[A.POLICY_REASON_CODE] == "POLICY_DENY_CONTENT"
+    leaked = [
+        (s.name, k) for s in telemetry.spans() for k, v in (s.attributes or {}).items()
+        if "jane.doe" in str(v)
+    ]  # fmt: skip
+    assert leaked == []

@@ -41,6 +41,7 @@ OPERATION = "crewai.llm"
 TASK_NAME = "crewai.task.name"
 TASK_ID = "crewai.task.id"
 CREW_ID = "crewai.crew.id"
+AGENT_ID = "gen_ai.agent.id"  # (semconv; genops.attributes has no constant for it)
 
 #: Open crew / task / tool runs of the current execution context, innermost last.
 _stack: contextvars.ContextVar[tuple[Hashable, ...]] = contextvars.ContextVar(
@@ -232,13 +233,11 @@ class GenOpsListener(BaseEventListener):
     def _agent(self, task: Any, agent: Any, parent: Hashable | None) -> Hashable:
         role = str(getattr(agent, "role", None) or "agent")
         key = self._key("task")
-        attrs: dict[str, Any] = {
-            A.GEN_AI_AGENT_NAME: role,
-            TASK_ID: str(task.id),
-            TASK_NAME: str(task.name or task.description)[:200],
-        }
+        attrs: dict[str, Any] = {A.GEN_AI_AGENT_NAME: role, TASK_ID: str(task.id)}
+        if getattr(task, "name", None):  # (never the description: that is prompt content)
+            attrs[TASK_NAME] = str(task.name)[:200]
         if getattr(agent, "id", None) is not None:
-            attrs["gen_ai.agent.id"] = str(agent.id)
+            attrs[AGENT_ID] = str(agent.id)
         self.tree.start_step(
             key,
             parent,
