@@ -207,6 +207,7 @@ def test_genops_init_enables_the_integration(
         ("invoke_workflow crew", None),
     ]
     assert len([s for s in spans if attrs(s).get(A.SPEC_VERSION)]) == 1  # native covered
+    assert provider.chat_requests == 1
     import genops
 
     genops.shutdown()
