@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from crewai import Crew
+from crewai.llms.base_llm import BaseLLM
 from opentelemetry.sdk.trace import ReadableSpan
 
 from genops import attributes as A
@@ -212,3 +213,49 @@ def test_genops_init_enables_the_integration(
 
     genops.shutdown()
     assert len(get_hooks(InterceptionPoint.PRE_MODEL_CALL)) == before
+
+
+class QuietLLM(BaseLLM):
+    """A user's own CrewAI LLM class: answers, emits no events, reports no usage."""
+
+    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        return "quiet answer"
+
+
+class ReportingLLM(BaseLLM):
+    """A user's own CrewAI LLM class that reports its usage the way CrewAI's own do."""
+
+    def call(self, messages: Any, *args: Any, **kwargs: Any) -> str:
+        from crewai.events.types.llm_events import LLMCallType
+        from crewai.llms.base_llm import llm_call_context
+
+        with llm_call_context():
+            self._emit_call_started_event(messages=messages)
+            usage = {"prompt_tokens": 100, "completion_tokens": 10, "cached_prompt_tokens": 40}
+            self._emit_call_completed_event(
+                response="reported answer", call_type=LLMCallType.LLM_CALL, usage=usage
+            )
+        return "reported answer"
+
+
+def test_custom_llm_classes(telemetry: Telemetry, govern: Callable[..., Any]) -> None:
+    govern()
+    quiet = C.writer(QuietLLM(model="gpt-4o-mini"))
+    reporting = C.writer(ReportingLLM(model="gpt-4o-mini"))
+    reporting.role = "Reporter"
+
+    Crew(
+        agents=[quiet, reporting], tasks=[C.writing_task(quiet), C.writing_task(reporting)]
+    ).kickoff()
+
+    chats = {parent_of(s, telemetry.spans()).name: attrs(s) for s in telemetry.spans()
+             if s.name == "chat gpt-4o-mini"}  # fmt: skip
+    unknown = chats["invoke_agent Writer"]
+    assert A.ERROR_TYPE not in unknown
+    assert A.GEN_AI_USAGE_INPUT_TOKENS not in unknown and A.COST_TOTAL not in unknown
+    assert unknown[A.ACCOUNTING_ACTUAL] == unknown[A.ACCOUNTING_RESERVED]  # charged, flagged
+    assert unknown[A.ACCOUNTING_INCOMPLETE] is True
+    reported = chats["invoke_agent Reporter"]
+    assert reported[A.GEN_AI_USAGE_INPUT_TOKENS] == 100
+    assert reported[A.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 40
+    assert reported[A.COST_TOTAL] > 0

@@ -144,6 +144,7 @@ class GenOpsListener(BaseEventListener):
             (InterceptionPoint.PRE_STEP, self._task_start),
             (InterceptionPoint.POST_STEP, self._task_end),
             (InterceptionPoint.PRE_MODEL_CALL, self._llm_start),
+            (InterceptionPoint.POST_MODEL_CALL, self._llm_returned),
             (InterceptionPoint.PRE_TOOL_CALL, self._tool_start),
             (InterceptionPoint.POST_TOOL_CALL, self._tool_end),
         ):
@@ -267,13 +268,16 @@ class GenOpsListener(BaseEventListener):
         self.tree.end(key)
 
     def _end_open_calls(self, key: Hashable) -> None:
-        """Calls under ``key`` that never reported an end (another hook aborted them
-        after ours, so nothing was sent): their reservations are released."""
+        """Calls under ``key`` without a completion event: one that returned (an LLM class
+        that emits no events) ends with its usage unknown — charged its reservation,
+        flagged incomplete, never $0; one that never returned (another hook aborted it
+        after ours: nothing was sent) ends evicted, its reservation released."""
         node = self.tree.get(key)
         for child in list(node.children) if node is not None else ():
             open_child = self.tree.get(child)
             if open_child is not None and open_child.is_call:
-                self.tree.end(child, kit.RunEvicted("the LLM call reported no completion"))
+                returned = open_child.data.get("returned")
+                self.tree.end(child, None if returned else kit.RunEvicted("no completion"))
 
     def _parent(self, ctx: Any) -> Hashable | None:
         """The agent turn of the hook's task (a delegated coworker gets its own, under
@@ -362,6 +366,11 @@ class GenOpsListener(BaseEventListener):
                 finish_reasons=[event.finish_reason] if event.finish_reason else None,
             )
             self.tree.end(key)
+
+    def _llm_returned(self, ctx: Any) -> None:
+        node = self.tree.get(_call.get())
+        if node is not None:
+            node.data["returned"] = True
 
     def _llm_chunk(self, source: Any, event: LLMStreamChunkEvent) -> None:
         key = _call.get()
