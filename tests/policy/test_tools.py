@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import genops
 from genops import adapter as kit
 from genops import attributes as A
 from genops.attribution import Attribution
+from genops.audit import open_sink
 from genops.policy import AllowedTools, PolicyConfigError
 from genops.policy.loader import build_policy
 from genops.policy.tools import X_TOOL_NOT_ALLOWED, tool_request
@@ -111,3 +113,22 @@ def test_start_tool_without_tool_policies_records_no_decision(
     assert span.events == () or list(span.events) == []
     assert A.POLICY_RESULT not in (span.attributes or {})
     assert (span.attributes or {})[A.TEAM] == "platform"  # a root step carries attribution
+
+
+def test_tool_decisions_reach_the_audit_trail(
+    telemetry: Telemetry, make_genops: Callable[..., genops.GenOps], tmp_path: Path
+) -> None:
+    url = f"jsonl:///{tmp_path / 'audit.jsonl'}"
+    make_genops(policy={**TOOLS, "audit": {"sink": url}}, team="research")
+    tree = kit.RunTree()
+    with pytest.raises(genops.PolicyViolationError):
+        kit.start_tool(tree, "bad", None, "shell")
+    genops.get_runtime().engine.close()  # flushes the trail
+
+    (record,) = open_sink(url).query(limit=10)
+    span = telemetry.span("execute_tool shell")
+    assert record["policy"] == "research-tools" and record["result"] == "BLOCKED"
+    assert record["reason_code"] == X_TOOL_NOT_ALLOWED
+    assert record["operation_type"] == "tool" and record["operation_name"] == "shell"
+    assert record["team"] == "research"
+    assert record["span_id"] == format(span.context.span_id, "016x")

@@ -17,11 +17,17 @@ Attribution is resolved as for any unit (context → baggage → ``init()``), so
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from opentelemetry.trace import Span
+
+from genops import _record
 from genops import attributes as A
 from genops.attribution import Attribution, resolve_attribution
 from genops.decision import ALLOWED, PolicyDecision, PolicyViolationError, most_severe
+from genops.policy.base import Admission
+from genops.policy.engine import Engine
 from genops.policy.tools import evaluate_tool, tool_request
 
 if TYPE_CHECKING:
@@ -29,14 +35,27 @@ if TYPE_CHECKING:
     from genops.runtime import GenOps
 
 
-def _decisions(runtime: GenOps, tool: str, attribution: Attribution | None) -> list[PolicyDecision]:
-    policies = getattr(runtime.engine, "policies", ())
+def _decisions(
+    runtime: GenOps, tool: str, attribution: Attribution | None, span: Span | None = None
+) -> list[PolicyDecision]:
+    engine = runtime.engine
+    policies = getattr(engine, "policies", ())
     if not policies:
         return []
     resolved = resolve_attribution(runtime.defaults)
     if attribution is not None:
         resolved = attribution.over(resolved)
-    return evaluate_tool(policies, tool_request(tool, resolved))
+    request = tool_request(tool, resolved)
+    decisions = evaluate_tool(policies, request)
+    if decisions and span is not None and isinstance(engine, Engine) and engine.audit is not None:
+        # the audit trail answers "who was blocked" for tools too (operation_type: tool)
+        request = replace(
+            request,
+            trace_id=_record.hex_id(span, trace=True),
+            span_id=_record.hex_id(span, trace=False),
+        )
+        engine._audit(request, Admission(most_severe(decisions), tuple(decisions)))
+    return decisions
 
 
 def check_tool(
@@ -82,7 +101,7 @@ def start_tool(
         attributes=attrs,
         attribution=attribution,
     )
-    decisions = _decisions(tree.runtime, tool, attribution)
+    decisions = _decisions(tree.runtime, tool, attribution, node.span)
     if not decisions:
         return node
     for d in decisions:
