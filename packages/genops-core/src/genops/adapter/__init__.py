@@ -16,6 +16,8 @@ streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
 request text               :func:`payload_texts`, :func:`redact_payload` — every
                            string sent to a provider, for content policies
+enable on first import     :func:`when_imported` — an adapter of a heavy framework
+                           waits for the framework's import
 tool policies              :func:`start_tool`, :func:`check_tool` — the
                            ``allowed_tools`` allow-list before a tool runs
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
@@ -25,6 +27,7 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
+from genops.adapter.lazy import Deferred, when_imported
 from genops.adapter.payload import payload_texts, redact_payload
 from genops.adapter.streams import (
     AsyncStreamProxy,
@@ -43,6 +46,7 @@ __all__ = [
     "ROLE_ROLLUP",
     "AsyncStreamProxy",
     "Claim",
+    "Deferred",
     "Handoff",
     "Node",
     "RunEvicted",
@@ -62,4 +66,5 @@ __all__ = [
     "safe_call",
     "should_raise",
     "start_tool",
+    "when_imported",
 ]
