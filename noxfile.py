@@ -21,6 +21,7 @@ NATIVE = "./packages/genops-native"
 LANGCHAIN = "./packages/genops-langchain"
 LLAMAINDEX = "./packages/genops-llamaindex"
 HAYSTACK = "./packages/genops-haystack"
+CREWAI = "./packages/genops-crewai"
 #: The other SDKs genops-native governs (tests/native runs them all).
 NATIVE_EXTRAS = "bedrock,bedrock-async,gemini,litellm"
 
@@ -114,6 +115,15 @@ def haystack(session: nox.Session) -> None:
     """genops-haystack with haystack-ai (plus genops-native for the one-span-per-call test)."""
     session.install(CORE, HAYSTACK, f"{NATIVE}[openai]", *TEST_DEPS, "httpx", "httpx2", "openai<3")
     session.run("pytest", "tests/haystack", *session.posargs)
+
+
+@nox.session(python=PYTHON)
+def crewai(session: nox.Session) -> None:
+    """genops-crewai with crewai 1.15 (plus genops-native for the counted-once tests)."""
+    session.install(CORE, CREWAI, f"{NATIVE}[openai]", *TEST_DEPS, "httpx", "httpx2", "openai<3")
+    session.run(
+        "pytest", "tests/crewai", *session.posargs, env={"CREWAI_DISABLE_TELEMETRY": "true"}
+    )
 
 
 @nox.session(python=PYTHON)

@@ -13,6 +13,7 @@
 """
 
 from genops._version import SPEC_VERSION, __version__
+from genops.adapter.tools import check_tool
 from genops.api import (
     budget_status,
     enforce_policy,
@@ -60,6 +61,7 @@ __all__ = [
     "attribution",
     "budget_status",
     "check_policy",
+    "check_tool",
     "covering_unit",
     "current_sla",
     "enforce_policy",

@@ -19,6 +19,10 @@ request text               :func:`payload_texts`, :func:`redact_payload` — eve
 request parameters         :func:`first_text`, :func:`first_count`,
                            :data:`MODEL_KEYS`, :data:`MAX_OUTPUT_TOKEN_KEYS`,
                            :func:`attribution_from` (``genops_`` metadata/tags)
+enable on first import     :func:`when_imported` — an adapter of a heavy framework
+                           waits for the framework's import
+tool policies              :func:`start_tool`, :func:`check_tool` — the
+                           ``allowed_tools`` allow-list before a tool runs
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
                            :func:`error_type`, :func:`record_error`
 =========================  ====================================================
@@ -26,6 +30,7 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
+from genops.adapter.lazy import Deferred, when_imported
 from genops.adapter.params import (
     ATTRIBUTION_PREFIX,
     MAX_OUTPUT_TOKEN_KEYS,
@@ -41,6 +46,7 @@ from genops.adapter.streams import (
     StreamRecorder,
     SyncStreamProxy,
 )
+from genops.adapter.tools import check_tool, start_tool
 from genops.adapter.tree import DEFAULT_MAX_OPEN_RUNS, Node, RunEvicted, RunTree, record_error
 from genops.claims import Claim, Handoff, current_claim, handoff
 from genops.lifecycle import ROLE_CALL, ROLE_ROLLUP
@@ -54,6 +60,7 @@ __all__ = [
     "ROLE_ROLLUP",
     "AsyncStreamProxy",
     "Claim",
+    "Deferred",
     "Handoff",
     "Node",
     "RunEvicted",
@@ -62,6 +69,7 @@ __all__ = [
     "StreamRecorder",
     "SyncStreamProxy",
     "attribution_from",
+    "check_tool",
     "current_claim",
     "error_type",
     "first_count",
@@ -74,4 +82,6 @@ __all__ = [
     "report",
     "safe_call",
     "should_raise",
+    "start_tool",
+    "when_imported",
 ]

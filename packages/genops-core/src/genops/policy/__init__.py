@@ -30,6 +30,7 @@ from genops.policy.rules import (
     MaxTokens,
     Scope,
 )
+from genops.policy.tools import AllowedTools
 from genops.policy.windows import ManualClock, Window
 
 __all__ = [
@@ -37,6 +38,7 @@ __all__ = [
     "Admission",
     "AllowedModels",
     "AllowedRegions",
+    "AllowedTools",
     "BudgetAlert",
     "BudgetPolicy",
     "BudgetState",

@@ -38,6 +38,7 @@ from genops.policy.schema import (
     SPECS,
     AllowedModelsSpec,
     AllowedRegionsSpec,
+    AllowedToolsSpec,
     BudgetSpec,
     ContentSpec,
     DefaultsSpec,
@@ -49,6 +50,7 @@ from genops.policy.schema import (
     SlaSpec,
 )
 from genops.policy.slo import EvaluationPolicy, SlaPolicy
+from genops.policy.tools import AllowedTools
 from genops.policy.windows import Clock
 
 if TYPE_CHECKING:
@@ -252,6 +254,8 @@ def _construct(spec: BaseModel, d: DefaultsSpec) -> Policy:
         return AllowedRegions(
             name, spec.regions, on_unknown_region=spec.on_unknown_region, **common
         )
+    if isinstance(spec, AllowedToolsSpec):
+        return AllowedTools(name, spec.tools, **common)
     if isinstance(spec, MaxCostPerCallSpec):
         return MaxCostPerCall(
             name, spec.limit, on_unknown_price=spec.on_unknown_price or d.on_unknown_price, **common

@@ -104,6 +104,11 @@ class AllowedModelsSpec(_Common):
     models: Names
 
 
+class AllowedToolsSpec(_Common):
+    type: Literal["allowed_tools"]
+    tools: Names
+
+
 class AllowedRegionsSpec(_Common):
     type: Literal["allowed_regions"]
     regions: Names
@@ -211,6 +216,7 @@ class EvaluationSpec(_Common):
 SPECS: dict[str, type[_Common]] = {
     "allowed_models": AllowedModelsSpec,
     "allowed_regions": AllowedRegionsSpec,
+    "allowed_tools": AllowedToolsSpec,
     "budget": BudgetSpec,
     "content": ContentSpec,
     "max_cost_per_call": MaxCostPerCallSpec,
