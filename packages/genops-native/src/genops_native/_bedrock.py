@@ -17,6 +17,7 @@ botocore session creates clients, ``ClientCreator.create_client``, is wrapped);
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import threading
@@ -36,8 +37,10 @@ from genops_native._endpoint import (
     Endpoint,
     Outcome,
     RequestInfo,
+    anthropic_tools_overhead,
     content_texts,
     field_of,
+    input_bound,
     int_or_none,
     message_texts,
 )
@@ -66,6 +69,11 @@ def _converse_request(params: Mapping[str, Any]) -> RequestInfo:
         texts=tuple(texts),
         stream=False,
         input_messages=messages if isinstance(messages, list) else None,
+        input_bound=input_bound(
+            params,
+            ("system", "messages", "toolConfig"),
+            anthropic_tools_overhead(field_of(params.get("toolConfig"), "tools")),
+        ),
     )
 
 
@@ -98,7 +106,15 @@ def _invoke_request(params: Mapping[str, Any]) -> RequestInfo:
         # The whole body is the estimate's text: every family spells its prompt differently.
         texts=(text,) if isinstance(text, str) else (),
         stream=False,
+        input_bound=_invoke_bound(body, text),
     )
+
+
+def _invoke_bound(body: Any, text: Any) -> int | None:
+    """The whole model-specific body bounds the input (inline binary excluded)."""
+    if isinstance(body, Mapping):
+        return kit.input_token_bound(body, overhead=anthropic_tools_overhead(body.get("tools")))
+    return kit.input_token_bound(text) if isinstance(text, str) else None
 
 
 def _converse_response(parsed: Mapping[str, Any]) -> Outcome:
@@ -247,9 +263,7 @@ class _Handlers:
         try:
             info = endpoint.read_request(params)
             if stream_key is not None:
-                info = RequestInfo(
-                    info.model, info.max_output_tokens, info.texts, True, info.input_messages
-                )
+                info = dataclasses.replace(info, stream=True)
             covering = kit.current_claim()
             if covering is not None:
                 context[_KEY] = Call(endpoint, info, PROVIDER, None, covering)
@@ -260,7 +274,9 @@ class _Handlers:
                 provider=PROVIDER,
                 model=info.model,
                 request=genops.RequestEstimate(
-                    max_output_tokens=info.max_output_tokens, texts=info.texts
+                    input_tokens=info.input_bound,
+                    max_output_tokens=info.max_output_tokens,
+                    texts=info.texts,
                 ),
                 gen_ai_operation=endpoint.gen_ai_operation,
                 kind=SpanKind.CLIENT,

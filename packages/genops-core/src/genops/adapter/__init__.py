@@ -15,7 +15,8 @@ cost ownership             :class:`Claim`, :func:`current_claim`,
 streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
 request text               :func:`payload_texts`, :func:`redact_payload` — every
-                           string sent to a provider, for content policies
+                           string sent to a provider, for content policies;
+                           :func:`input_token_bound` — the reservation's bound
 error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
                            :func:`error_type`, :func:`record_error`
 =========================  ====================================================
@@ -23,7 +24,7 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
-from genops.adapter.payload import payload_texts, redact_payload
+from genops.adapter.payload import input_token_bound, payload_texts, redact_payload
 from genops.adapter.streams import (
     AsyncStreamProxy,
     StreamFinalizer,
@@ -51,6 +52,7 @@ __all__ = [
     "error_type",
     "guard",
     "handoff",
+    "input_token_bound",
     "payload_texts",
     "record_error",
     "redact_payload",
