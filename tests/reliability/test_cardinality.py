@@ -15,7 +15,11 @@ from genops import attributes as A
 from tests.conftest import Telemetry
 
 PRICES = [{"provider": "openai", "model": "acme-*", "input": 1, "output": 1}]
-SIZES = [5_000, pytest.param(100_000, marks=pytest.mark.heavy)]
+CASES = [
+    pytest.param(5_000, False, id="5k-default"),
+    pytest.param(5_000, True, id="5k-customer-label"),
+    pytest.param(100_000, True, id="100k-customer-label", marks=pytest.mark.heavy),
+]
 LIMIT = 50
 
 
@@ -36,8 +40,7 @@ def points(telemetry: Telemetry) -> dict[str, list[Any]]:
     }
 
 
-@pytest.mark.parametrize("customers", SIZES)
-@pytest.mark.parametrize("opted_in", [False, True], ids=["default", "customer-label"])
+@pytest.mark.parametrize(("customers", "opted_in"), CASES)
 def test_metric_points_stay_bounded(
     make_genops: Callable[..., genops.GenOps],
     telemetry: Telemetry,
