@@ -6,6 +6,7 @@ system prompt and the chat template included."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -123,3 +124,41 @@ def test_the_bound_counts_what_a_tokenizer_can_see() -> None:
     estimate = genops.RequestEstimate(texts=["héllo"])
     assert estimate.input_token_estimate() == 6 + 4
     assert estimate.typical_input_tokens() == 2 + 4  # what an unreported usage is charged
+
+
+def test_langchain_chat_openai_with_tools(make_genops: Any, telemetry: Any) -> None:
+    """LangChain owns the reservation of a ChatOpenAI call (genops-native underneath
+    consumes its claim): it counts the messages, tool calls and bound tools too. The
+    provider bills the byte-level worst case of what the SDK really sent."""
+    import httpx
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from langchain_core.tools import tool
+
+    from genops.adapter import payload_texts
+    from genops_langchain import GenOpsCallbackHandler
+    from tests.fakes import wire
+    from tests.langchain.conftest import native_chat_openai
+
+    @tool
+    def get_weather(city: str, unit: str = "celsius") -> str:
+        """Current weather of a city (°C or °F) — Zürich, 東京, São Paulo."""
+        return "sunny"
+
+    def worst_case(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        texts = payload_texts(body["messages"]) + payload_texts(body.get("tools"))
+        billed = 3 + 4 * len(body["messages"]) + sum(len(t.encode()) for t in texts)
+        usage = wire.chat_usage(billed, 5)
+        return httpx.Response(200, json=wire.chat_completion("gpt-4o-mini", usage=usage))
+
+    make_genops(policy=build_engine(TOKENS))
+    history = [
+        HumanMessage("Wie ist das Wetter in Zürich? 東京は?"),
+        AIMessage("", tool_calls=[{"name": "get_weather", "args": {"city": "Zürich"}, "id": "c1"}]),
+        ToolMessage("sonnig, 21 °C", tool_call_id="c1"),
+    ]
+    with native_chat_openai(worst_case, max_tokens=16) as chat:
+        chat.bind_tools([get_weather]).invoke(
+            history, config={"callbacks": [GenOpsCallbackHandler()]}
+        )
+    assert_bounded(telemetry.spans())
