@@ -117,8 +117,8 @@ def test_the_bound_counts_what_a_tokenizer_can_see() -> None:
     from genops.adapter import input_token_bound
 
     plain = input_token_bound([{"role": "user", "content": "hi"}])
-    assert plain == 16 + len('[{"role":"user","content":"hi"}]') + 2  # + a comma per item
-    assert input_token_bound(["日本"]) == 16 + 2 + 1 + 2 + 6  # 3 UTF-8 bytes a character
+    assert plain == 16 + len('[{"role":"user","content":"hi"}]')  # compact JSON + 16
+    assert input_token_bound(["日本"]) == 16 + len('[""]') + 6  # 3 UTF-8 bytes a character
     image = {"type": "image", "source": {"type": "base64", "data": "A" * 100_000}}
     assert input_token_bound([image]) < 100
     estimate = genops.RequestEstimate(texts=["héllo"])

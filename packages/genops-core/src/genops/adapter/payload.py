@@ -36,6 +36,7 @@ bounded (their tokens depend on pixels and duration); they are charged at settle
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -146,17 +147,36 @@ def _rewrite(
 
 def input_token_bound(*parts: Any, overhead: int = 0) -> int:
     """An upper bound on the input tokens of a request made of ``parts`` (messages,
-    system, tools, schemas …), plus ``overhead`` (see module docs)."""
-    return BOUND_BASE + max(int(overhead), 0) + sum(_size(p, None, None, 0) for p in parts)
+    system, tools, schemas …), plus ``overhead`` (see module docs).
+
+    The parts are serialised as compact JSON (in C); only a request carrying inline
+    binary (``base64``), an odd key or a cycle takes the slower structural walk."""
+    total = BOUND_BASE + max(int(overhead), 0)
+    for part in parts:
+        try:
+            text = json.dumps(part, ensure_ascii=False, separators=(",", ":"), default=_dump)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+        if text is None or "base64" in text:
+            total += _size(part, None, None, 0)
+        else:
+            total += utf8_len(text)
+    return total
+
+
+def _dump(obj: Any) -> Any:
+    plain = _plain(obj)
+    return str(obj) if plain is obj else plain
 
 
 def _size(obj: Any, key: str | None, parent: Mapping[str, Any] | None, depth: int) -> int:
-    """Bytes of ``obj`` as compact JSON (UTF-8), inline binary counted as empty."""
+    """Bytes of ``obj`` as compact JSON (UTF-8, escapes not counted), inline binary
+    counted as an empty string."""
     if depth > MAX_DEPTH:
         return utf8_len(str(obj))
     obj = _plain(obj)
     if obj is None or isinstance(obj, bool):
-        return 5
+        return 5 if obj is False else 4
     if isinstance(obj, str):
         return 2 if _binary(key, obj, parent) else utf8_len(obj) + 2
     if isinstance(obj, int | float):
@@ -164,10 +184,14 @@ def _size(obj: Any, key: str | None, parent: Mapping[str, Any] | None, depth: in
     if isinstance(obj, bytes):
         return 2
     if isinstance(obj, Mapping):
-        return 2 + sum(
-            utf8_len(str(k)) + 4 + _size(v, k if isinstance(k, str) else None, obj, depth + 1)
-            for k, v in obj.items()
+        return (
+            2
+            + max(len(obj) - 1, 0)
+            + sum(
+                utf8_len(str(k)) + 3 + _size(v, k if isinstance(k, str) else None, obj, depth + 1)
+                for k, v in obj.items()
+            )
         )
     if isinstance(obj, list | tuple):
-        return 2 + sum(_size(item, key, parent, depth + 1) + 1 for item in obj)
+        return 2 + max(len(obj) - 1, 0) + sum(_size(i, key, parent, depth + 1) for i in obj)
     return utf8_len(str(obj)) + 2
