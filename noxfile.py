@@ -117,6 +117,16 @@ def haystack(session: nox.Session) -> None:
     session.run("pytest", "tests/haystack", *session.posargs)
 
 
+@nox.session(venv_backend="none")
+def reliability(session: nox.Session) -> None:
+    """The full-size reliability scenarios (pytest marker ``heavy``, excluded by default):
+    8 processes x 300 calls on SQLite and Redis, Redis killed under 4 processes, 1,000
+    asyncio tasks, 100k customers, 6,000 policy files, memory with the collector down.
+    Runs in the workspace environment (``uv run nox -s reliability``); see
+    docs/reliability.md."""
+    session.run("pytest", "tests/reliability", "-m", "heavy", "-q", *session.posargs)
+
+
 @nox.session(python=PYTHON)
 def crewai(session: nox.Session) -> None:
     """genops-crewai with crewai 1.15 (plus genops-native for the counted-once tests)."""

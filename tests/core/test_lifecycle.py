@@ -334,7 +334,8 @@ def test_request_estimate_validates_and_estimates_from_text():
     with pytest.raises(ValueError, match="max_output_tokens"):
         genops.RequestEstimate(max_output_tokens=-1)
     est = genops.RequestEstimate(texts=["x" * 400])
-    assert est.input_token_estimate() == 104
+    assert est.input_token_estimate() == 404  # the reservation's bound: bytes + 4 a text
+    assert est.typical_input_tokens() == 104  # 4 characters a token (unreported usage)
 
 
 def test_internal_errors_are_swallowed_in_production_and_counted(telemetry, runtime):

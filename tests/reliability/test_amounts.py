@@ -3,8 +3,9 @@ overflow a ledger; negative or absurd provider counts flag the unit incomplete."
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +14,8 @@ from genops import attributes as A
 from genops.policy import Engine, ManualClock
 from genops.policy.loader import build_engine
 from tests.conftest import Telemetry
+from tests.fakes import wire
+from tests.fakes.provider import FakeProvider, Reply
 
 PRICES = [{"provider": "openai", "model": "acme-*", "input": 1000, "output": 1000}]
 
@@ -57,3 +60,44 @@ def test_bad_provider_counts_flag_the_unit_incomplete_and_charge_the_reservation
     assert isinstance(engine, Engine)
     status = engine.budget_status("spend")
     assert status.reserved == 0 and status.consumed > 0
+
+
+@pytest.fixture
+def sqlite_native(
+    tmp_path: Path, make_genops: Callable[..., genops.GenOps]
+) -> Iterator[genops.GenOps]:
+    """genops with a fail_closed SQLite budget, the OpenAI SDK instrumented."""
+    import genops_native
+
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    runtime = make_genops(policy=build_engine(budget("s"), ledger=url, clock=ManualClock()))
+    handle = genops_native.instrument_openai()
+    yield runtime
+    handle.uninstrument()
+
+
+def test_sdk_max_tokens_10e20_is_decided_and_nothing_is_sent(
+    sqlite_native: genops.GenOps, fake: FakeProvider, make_openai: Any
+) -> None:
+    with pytest.raises(genops.PolicyViolationError) as info:
+        make_openai().chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=10**20
+        )
+    assert info.value.decision.reason_code == "BUDGET_RESERVATION_FAILED"
+    assert fake.request_count == 0
+
+
+def test_sdk_response_of_10e17_tokens_is_charged_bounded_and_released(
+    sqlite_native: genops.GenOps, fake: FakeProvider, make_openai: Any, telemetry: Telemetry
+) -> None:
+    fake.script(Reply.json(wire.chat_completion("gpt-4o-mini", usage=wire.chat_usage(10**17, 5))))
+    make_openai().chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], max_tokens=10
+    )
+    (span,) = telemetry.spans()
+    assert span.attributes[A.ACCOUNTING_INCOMPLETE] is True
+    engine = genops.get_runtime().engine
+    assert isinstance(engine, Engine)
+    status = engine.budget_status("spend")
+    assert status.reserved == 0
+    assert 0 < status.consumed < 0.001  # the reservation's bound, not 10**17 tokens

@@ -5,7 +5,6 @@ reservation is released at once (not after the reservation TTL)."""
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from tests.langchain.fakes import FakeChat, answer
 
 PRICES = [{"provider": "openai", "model": "gpt-4o-mini*", "input": 150, "output": 600}]
 STARTED: list[int] = []
-TASKS = int(os.environ.get("GENOPS_RELIABILITY_CANCELLATIONS", "100"))
+SIZES = [100, pytest.param(1000, marks=pytest.mark.heavy)]
 
 
 class SlowChat(FakeChat):
@@ -38,8 +37,9 @@ class SlowChat(FakeChat):
         raise AssertionError("the call should have been cancelled")
 
 
+@pytest.mark.parametrize("tasks", SIZES)
 async def test_cancelled_async_runs_end_their_subtree_and_release_reservations(
-    make_genops: Callable[..., genops.GenOps], telemetry: Telemetry
+    make_genops: Callable[..., genops.GenOps], telemetry: Telemetry, tasks: int
 ) -> None:
     doc = {"version": 1, "policies": [
         {"name": "spend", "type": "budget", "limit": 1000, "window": "daily", "per": "team"}]}  # fmt: skip
@@ -55,12 +55,12 @@ async def test_cancelled_async_runs_end_their_subtree_and_release_reservations(
             await asyncio.wait_for(chain.ainvoke({"q": f"question {i}"}, config=config), 5.0)
 
     STARTED.clear()
-    await asyncio.gather(*(one(i) for i in range(TASKS)))
-    assert len(STARTED) == TASKS  # every provider call was in flight when cancelled
+    await asyncio.gather(*(one(i) for i in range(tasks)))
+    assert len(STARTED) == tasks  # every provider call was in flight when cancelled
     assert handler.open_runs == 0
     spans = telemetry.spans()
     chats = [s for s in spans if s.name.startswith("chat ")]
-    assert len(chats) == TASKS  # every governed call span ended (exported)
+    assert len(chats) == tasks  # every governed call span ended (exported)
     engine = genops.get_runtime().engine
     assert isinstance(engine, Engine)
     for t in range(10):

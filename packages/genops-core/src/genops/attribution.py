@@ -11,11 +11,23 @@ It is also written to OpenTelemetry **baggage** (``genops.team`` …), so a serv
 that receives the request through a W3C propagator attributes its own calls to the
 same team. Resolution order for each field: the innermost ``attribution()`` block,
 then incoming baggage, then the defaults given to :func:`genops.init`.
+
+Values are sanitised once, here at the edge, so every exporter downstream (OTLP
+protobuf, the local store, Prometheus, audit JSON, W3C baggage headers) gets valid
+UTF-8: lone surrogates and control characters become U+FFFD and values are cut to
+:data:`MAX_VALUE_CHARS` characters. The first such value is logged once (a warning,
+no traceback) and every one is counted (``genops.internal.errors``, place
+``attribution.invalid_value``)::
+
+    genops.Attribution(team="sup\ud800port").team == "sup\ufffdport"
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
+import re
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
@@ -24,7 +36,33 @@ from typing import Any
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 
+from genops import _safety
 from genops import attributes as A
+
+log = logging.getLogger("genops")
+
+#: Longest attribution value kept; longer ones are cut (attribute and label size).
+MAX_VALUE_CHARS = 256
+_INVALID = re.compile("[\ud800-\udfff\x00-\x1f\x7f]")
+_warned = threading.Event()
+
+
+def clean_value(field: str, value: str) -> str:
+    """``value`` as valid, bounded UTF-8 text (see module docs); unchanged when it is."""
+    if len(value) <= MAX_VALUE_CHARS and _INVALID.search(value) is None:
+        return value
+    cleaned = _INVALID.sub("\ufffd", value)[:MAX_VALUE_CHARS]
+    _safety.count_only("attribution.invalid_value")
+    if not _warned.is_set():
+        _warned.set()
+        log.warning(
+            "genops attribution field %r had a lone surrogate, a control character or "
+            "more than %d characters: sanitised (U+FFFD, cut); further ones are counted, "
+            "not logged",
+            field,
+            MAX_VALUE_CHARS,
+        )
+    return cleaned
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +88,9 @@ class Attribution:
                 )
             if not value.strip():
                 raise ValueError(f"attribution field {f.name!r} must not be empty")
+            cleaned = clean_value(f.name, value)
+            if cleaned is not value:
+                object.__setattr__(self, f.name, cleaned)
 
     def over(self, base: Attribution) -> Attribution:
         """Return ``base`` with every field that is set here replacing base's."""

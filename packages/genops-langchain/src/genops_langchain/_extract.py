@@ -69,6 +69,14 @@ def max_tokens(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | N
     return found if found is not None else kit.first_count(params, keys=kit.MAX_OUTPUT_TOKEN_KEYS)
 
 
+def input_bound(
+    messages: Sequence[Any], prompts: Sequence[str] | None, params: Mapping[str, Any] | None
+) -> int:
+    """The reservation's input bound: the messages (or prompts) and bound tools."""
+    tools = params.get("tools") if params else None
+    return kit.input_token_bound(list(prompts) if prompts is not None else messages, tools)
+
+
 def message_texts(messages: Sequence[Any]) -> list[str]:
     """Every text the chat messages send: content blocks of every type, tool calls and
     their arguments, tool results (the kit's structural walk)."""

@@ -295,7 +295,9 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
                 provider=resolved.name,
                 model=model,
                 request=RequestEstimate(
-                    max_output_tokens=X.max_tokens(metadata, params), texts=texts
+                    input_tokens=X.input_bound(messages, prompts, params),
+                    max_output_tokens=X.max_tokens(metadata, params),
+                    texts=texts,
                 ),
                 attribution=X.attribution(metadata, tags),
                 attributes=resolved.attributes(),

@@ -18,9 +18,11 @@ from genops_native._endpoint import (
     Outcome,
     Redact,
     RequestInfo,
+    anthropic_tools_overhead,
     content_texts,
     estimate_tokens,
     field_of,
+    input_bound,
     int_or_none,
     message_texts,
     redact_content,
@@ -45,6 +47,11 @@ def _messages_request(kwargs: Mapping[str, Any]) -> RequestInfo:
         texts=tuple(texts),
         stream=kwargs.get("stream") is True,
         input_messages=messages if isinstance(messages, list | tuple) else None,
+        input_bound=input_bound(
+            kwargs,
+            ("system", "messages", "tools", "tool_choice", "thinking"),
+            anthropic_tools_overhead(kwargs.get("tools")),
+        ),
     )
 
 

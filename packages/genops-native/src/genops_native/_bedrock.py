@@ -17,6 +17,7 @@ one botocore or aiobotocore client (its event streams get the kit's async proxy)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import json
@@ -37,8 +38,10 @@ from genops_native._endpoint import (
     Endpoint,
     Outcome,
     RequestInfo,
+    anthropic_tools_overhead,
     content_texts,
     field_of,
+    input_bound,
     int_or_none,
     message_texts,
 )
@@ -67,6 +70,11 @@ def _converse_request(params: Mapping[str, Any]) -> RequestInfo:
         texts=tuple(texts),
         stream=False,
         input_messages=messages if isinstance(messages, list) else None,
+        input_bound=input_bound(
+            params,
+            ("system", "messages", "toolConfig"),
+            anthropic_tools_overhead(field_of(params.get("toolConfig"), "tools")),
+        ),
     )
 
 
@@ -99,7 +107,15 @@ def _invoke_request(params: Mapping[str, Any]) -> RequestInfo:
         # The whole body is the estimate's text: every family spells its prompt differently.
         texts=(text,) if isinstance(text, str) else (),
         stream=False,
+        input_bound=_invoke_bound(body, text),
     )
+
+
+def _invoke_bound(body: Any, text: Any) -> int | None:
+    """The whole model-specific body bounds the input (inline binary excluded)."""
+    if isinstance(body, Mapping):
+        return kit.input_token_bound(body, overhead=anthropic_tools_overhead(body.get("tools")))
+    return kit.input_token_bound(text) if isinstance(text, str) else None
 
 
 def _converse_response(parsed: Mapping[str, Any]) -> Outcome:
@@ -248,9 +264,7 @@ class _Handlers:
         try:
             info = endpoint.read_request(params)
             if stream_key is not None:
-                info = RequestInfo(
-                    info.model, info.max_output_tokens, info.texts, True, info.input_messages
-                )
+                info = dataclasses.replace(info, stream=True)
             covering = kit.current_claim()
             if covering is not None:
                 context[_KEY] = Call(endpoint, info, PROVIDER, None, covering)
@@ -261,7 +275,9 @@ class _Handlers:
                 provider=PROVIDER,
                 model=info.model,
                 request=genops.RequestEstimate(
-                    max_output_tokens=info.max_output_tokens, texts=info.texts
+                    input_tokens=info.input_bound,
+                    max_output_tokens=info.max_output_tokens,
+                    texts=info.texts,
                 ),
                 gen_ai_operation=endpoint.gen_ai_operation,
                 kind=SpanKind.CLIENT,

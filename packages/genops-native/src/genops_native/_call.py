@@ -146,7 +146,7 @@ class Call:
             for m in outcome.output_messages or ()
             if isinstance(m, dict) and isinstance(m.get("content"), str)
         ]
-        input_tokens = genops.RequestEstimate(texts=self.info.texts).input_token_estimate()
+        input_tokens = genops.RequestEstimate(texts=self.info.texts).typical_input_tokens()
         outcome.usage = genops.Usage(
             input_tokens=input_tokens, output_tokens=estimate_tokens(output)
         )
@@ -312,7 +312,9 @@ def begin(
             provider=detected.name,
             model=info.model,
             request=genops.RequestEstimate(
-                max_output_tokens=info.max_output_tokens, texts=info.texts
+                input_tokens=info.input_bound,
+                max_output_tokens=info.max_output_tokens,
+                texts=info.texts,
             ),
             gen_ai_operation=endpoint.gen_ai_operation,
             kind=SpanKind.CLIENT,

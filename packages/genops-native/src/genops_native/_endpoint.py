@@ -28,6 +28,8 @@ class RequestInfo:
     stream: bool
     #: ``gen_ai.input.messages`` when content capture is on (JSON-able), else ``None``.
     input_messages: Any = None
+    #: Upper bound of the request's input tokens (``kit.input_token_bound``), reserved.
+    input_bound: int | None = None
 
 
 @dataclass(slots=True)
@@ -116,6 +118,28 @@ def estimate_tokens(texts: Sequence[str]) -> int:
     """A local token count of generated text (4 characters a token, rounded up)."""
     chars = sum(len(t) for t in texts)
     return -(-chars // 4)
+
+
+#: Anthropic's tool-use system prompt in tokens, above the largest documented figure
+#: (Claude 3 Opus: 530; Claude 4 and 3.7: 346), added to the bound when tools are sent.
+ANTHROPIC_TOOL_PROMPT = 600
+#: Per Anthropic server tool (bash, text editor, computer use: up to ~1,200 documented).
+ANTHROPIC_SERVER_TOOL = 1500
+
+
+def anthropic_tools_overhead(tools: Any) -> int:
+    """Input tokens Anthropic adds for ``tools`` beyond their definitions (Messages API
+    and Bedrock Claude): its tool-use system prompt and each server tool's prompt."""
+    if not isinstance(tools, list | tuple) or not tools:
+        return 0
+    server = sum(1 for t in tools if field_of(t, "type") not in (None, "custom"))
+    return ANTHROPIC_TOOL_PROMPT + ANTHROPIC_SERVER_TOOL * server
+
+
+def input_bound(kwargs: Mapping[str, Any], names: Sequence[str], overhead: int = 0) -> int:
+    """The input-token bound of a request from its fields ``names`` (given ones only)."""
+    parts = [v for n in names if given(v := kwargs.get(n))]
+    return kit.input_token_bound(*parts, overhead=overhead)
 
 
 def int_or_none(value: Any) -> int | None:

@@ -15,6 +15,7 @@ from genops_native._endpoint import (
     RequestInfo,
     field_of,
     given,
+    input_bound,
     int_or_none,
     message_texts,
     redact_content,
@@ -22,6 +23,11 @@ from genops_native._endpoint import (
 )
 
 # --- chat.completions ---------------------------------------------------------------------
+
+
+#: Request fields that are prompt input (the bound counts them; the rest are settings).
+_CHAT_INPUT = ("messages", "tools", "functions", "tool_choice", "response_format")
+_RESPONSES_INPUT = ("instructions", "input", "tools", "tool_choice", "text")
 
 
 def _chat_request(kwargs: Mapping[str, Any]) -> RequestInfo:
@@ -36,6 +42,7 @@ def _chat_request(kwargs: Mapping[str, Any]) -> RequestInfo:
         texts=tuple(message_texts(messages)),
         stream=kwargs.get("stream") is True,
         input_messages=messages if isinstance(messages, list | tuple) else None,
+        input_bound=input_bound(kwargs, _CHAT_INPUT),
     )
 
 
@@ -159,6 +166,7 @@ def _responses_request(kwargs: Mapping[str, Any]) -> RequestInfo:
         texts=tuple(_responses_texts(kwargs)),
         stream=kwargs.get("stream") is True,
         input_messages=data if isinstance(data, str | list | tuple) else None,
+        input_bound=input_bound(kwargs, _RESPONSES_INPUT),
     )
 
 
@@ -247,6 +255,7 @@ def _embeddings_request(kwargs: Mapping[str, Any]) -> RequestInfo:
         max_output_tokens=0,
         texts=texts,
         stream=False,
+        input_bound=input_bound(kwargs, ("input",)),
     )
 
 

@@ -15,7 +15,8 @@ cost ownership             :class:`Claim`, :func:`current_claim`,
 streams                    :class:`StreamFinalizer`, :class:`SyncStreamProxy`,
                            :class:`AsyncStreamProxy` — finish exactly once
 request text               :func:`payload_texts`, :func:`redact_payload` — every
-                           string sent to a provider, for content policies
+                           string sent to a provider, for content policies;
+                           :func:`input_token_bound` — the reservation's bound
 request parameters         :func:`first_text`, :func:`first_count`,
                            :data:`MODEL_KEYS`, :data:`MAX_OUTPUT_TOKEN_KEYS`,
                            :func:`attribution_from` (``genops_`` metadata/tags)
@@ -39,7 +40,7 @@ from genops.adapter.params import (
     first_count,
     first_text,
 )
-from genops.adapter.payload import payload_texts, redact_payload
+from genops.adapter.payload import input_token_bound, payload_texts, redact_payload
 from genops.adapter.streams import (
     AsyncStreamProxy,
     StreamFinalizer,
@@ -76,6 +77,7 @@ __all__ = [
     "first_text",
     "guard",
     "handoff",
+    "input_token_bound",
     "payload_texts",
     "record_error",
     "redact_payload",

@@ -16,12 +16,31 @@ is text, except the values of :data:`STRUCTURAL_KEYS` (identifiers and enums suc
 mutated; SDK objects become plain dicts, which every SDK accepts as request input).
 A JSON string such as ``function.arguments`` stays valid JSON after redaction as long
 as the replacement template contains no quote or backslash (the default does not).
+
+:func:`input_token_bound` is the reservation's input side: an upper bound on the tokens
+of a request from the same walk, counting every string (keys, roles, names, tool
+definitions and schemas included) in UTF-8 bytes plus its JSON punctuation, inline
+binary excluded::
+
+    bound = input_token_bound(kwargs.get("messages"), kwargs.get("tools"))
+    genops.RequestEstimate(input_tokens=bound, max_output_tokens=kwargs.get("max_tokens"))
+
+It holds for byte-level BPE tokenizers (every token is at least one byte: OpenAI's
+cl100k/o200k, GPT-2 style and Llama 3 vocabularies): the rendered prompt consists of
+the request's strings plus a few template tokens per message and per tool, which the
+JSON punctuation and key names (``"role":``, ``"content":`` …) outweigh, plus
+:data:`BOUND_BASE`. Provider-side additions that are not in the request (Anthropic's
+tool-use system prompt) are the caller's ``overhead``. Images, audio and files are not
+bounded (their tokens depend on pixels and duration); they are charged at settlement.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, Final
+
+from genops.estimate import utf8_len
 
 #: Keys whose string values are identifiers or enums, never user text.
 STRUCTURAL_KEYS: Final = frozenset(
@@ -48,6 +67,10 @@ STRUCTURAL_KEYS: Final = frozenset(
 
 #: Deepest nesting walked (deeper values are left as they are and not scanned).
 MAX_DEPTH: Final = 64
+
+#: Tokens :func:`input_token_bound` adds to every request (the reply's priming tokens,
+#: a tools preamble).
+BOUND_BASE: Final = 16
 
 
 def _binary(key: str | None, value: str, parent: Mapping[str, Any] | None) -> bool:
@@ -121,3 +144,55 @@ def _rewrite(
     if isinstance(plain, list | tuple):
         return [_rewrite(item, key, parent, redact, depth + 1) for item in plain]
     return obj
+
+
+def input_token_bound(*parts: Any, overhead: int = 0) -> int:
+    """An upper bound on the input tokens of a request made of ``parts`` (messages,
+    system, tools, schemas …), plus ``overhead`` (see module docs).
+
+    The parts are serialised as compact JSON (in C); only a request carrying inline
+    binary (``base64``), an odd key or a cycle takes the slower structural walk."""
+    total = BOUND_BASE + max(int(overhead), 0)
+    for part in parts:
+        try:
+            text = json.dumps(part, ensure_ascii=False, separators=(",", ":"), default=_dump)
+        except (TypeError, ValueError, RecursionError):
+            text = None
+        if text is None or "base64" in text:
+            total += _size(part, None, None, 0)
+        else:
+            total += utf8_len(text)
+    return total
+
+
+def _dump(obj: Any) -> Any:
+    plain = _plain(obj)
+    return str(obj) if plain is obj else plain
+
+
+def _size(obj: Any, key: str | None, parent: Mapping[str, Any] | None, depth: int) -> int:
+    """Bytes of ``obj`` as compact JSON (UTF-8, escapes not counted), inline binary
+    counted as an empty string."""
+    if depth > MAX_DEPTH:
+        return utf8_len(str(obj))
+    obj = _plain(obj)
+    if obj is None or isinstance(obj, bool):
+        return 5 if obj is False else 4
+    if isinstance(obj, str):
+        return 2 if _binary(key, obj, parent) else utf8_len(obj) + 2
+    if isinstance(obj, int | float):
+        return len(repr(obj))
+    if isinstance(obj, bytes):
+        return 2
+    if isinstance(obj, Mapping):
+        return (
+            2
+            + max(len(obj) - 1, 0)
+            + sum(
+                utf8_len(str(k)) + 3 + _size(v, k if isinstance(k, str) else None, obj, depth + 1)
+                for k, v in obj.items()
+            )
+        )
+    if isinstance(obj, list | tuple):
+        return 2 + max(len(obj) - 1, 0) + sum(_size(i, key, parent, depth + 1) for i in obj)
+    return utf8_len(str(obj)) + 2

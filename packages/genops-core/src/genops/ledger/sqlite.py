@@ -8,10 +8,20 @@ processes. Connections are per thread (and per process: one inherited through
 ``fork()`` is never reused) and re-opened after an error (a missing
 directory or a locked/corrupt file makes the call fail with
 :class:`LedgerUnavailable`; the next call tries again).
+
+A file deleted or replaced while in use (``rm ledger.db*``, a restore, a volume
+remount) is detected: at most every ``check_every`` seconds of the caller's clock
+each connection compares the device and inode at ``path`` with the file it opened;
+on a mismatch it reopens ``path``, so every worker (old and new) converges on one
+file instead of splitting the budget between an unlinked file and a new one. Each
+replacement is logged once (a warning: the consumption the old file held is no
+longer counted) and counted (``genops.internal.errors``, place
+``ledger.sqlite.file_replaced``); :attr:`SQLiteLedger.reopened` counts them too.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -21,8 +31,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from genops import _safety
 from genops.ledger._sql import SQLLedgerBase
-from genops.ledger.base import LedgerUnavailable, unavailable
+from genops.ledger.base import (
+    Claim,
+    Denied,
+    LedgerUnavailable,
+    Position,
+    Reservation,
+    Settled,
+    unavailable,
+)
+
+log = logging.getLogger("genops")
+
+#: Seconds (of the caller's clock) between two checks that the file is still the same.
+CHECK_EVERY = 1.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS genops_consumption (
@@ -75,13 +99,21 @@ def setup_wal(db: sqlite3.Connection, schema: str, *, timeout: float) -> None:
 class SQLiteLedger(SQLLedgerBase):
     """A :class:`~genops.ledger.base.Ledger` in a SQLite file (WAL, cross-process safe)."""
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self, path: str | Path, *, busy_timeout: float = 30.0, check_every: float = CHECK_EVERY
+    ) -> None:
+        if not check_every >= 0:
+            raise ValueError("check_every must be >= 0 seconds")
         self.path = str(path)
         self.url = f"sqlite:///{self.path}"
+        self.check_every = float(check_every)
+        #: Times a connection found its file deleted or replaced and reopened ``path``.
+        self.reopened = 0
         self._timeout = busy_timeout
         self._local = threading.local()
         self._conns: list[tuple[int, sqlite3.Connection]] = []
         self._conns_lock = threading.Lock()
+        self._warned: set[tuple[int, int] | None] = set()
 
     def _connect(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -102,6 +134,8 @@ class SQLiteLedger(SQLLedgerBase):
             raise
         self._local.db = db
         self._local.pid = os.getpid()
+        self._local.identity = _identity(self.path)
+        self._local.checked_at = None
         with self._conns_lock:
             self._conns.append((os.getpid(), db))
         return db
@@ -119,6 +153,56 @@ class SQLiteLedger(SQLLedgerBase):
                 db.close()
             except sqlite3.Error:
                 pass
+
+    def _watch(self, now: float) -> None:
+        """Reopen when this thread's connection no longer holds the file at ``path``
+        (deleted or replaced); checked at most every :attr:`check_every` seconds."""
+        local = self._local
+        if getattr(local, "db", None) is None or local.pid != os.getpid():
+            return
+        if local.checked_at is not None and abs(now - local.checked_at) < self.check_every:
+            return
+        local.checked_at = now
+        try:
+            current = _identity(self.path)
+        except OSError:  # e.g. a permission problem: not evidence of a replacement
+            return
+        old = local.identity
+        if current == old:
+            return
+        self._drop()
+        with self._conns_lock:
+            self.reopened += 1
+            first = old not in self._warned
+            self._warned.add(old)
+        if first:
+            log.warning(
+                "genops SQLite ledger %s was %s while in use: reopening it (the budget "
+                "consumption the old file held is no longer counted)",
+                self.path,
+                "deleted" if current is None else "replaced",
+            )
+        _safety.count_only("ledger.sqlite.file_replaced")
+
+    def reserve(self, claims: Sequence[Claim], *, ttl: float, now: float) -> Reservation | Denied:
+        self._watch(now)
+        return super().reserve(claims, ttl=ttl, now=now)
+
+    def settle(self, reservation: Reservation, actuals: Sequence[int], *, now: float) -> Settled:
+        self._watch(now)
+        return super().settle(reservation, actuals, now=now)
+
+    def release(self, reservation: Reservation, *, now: float) -> None:
+        self._watch(now)
+        super().release(reservation, now=now)
+
+    def usage(self, key: str, buckets: Sequence[str], limit: int, *, now: float) -> Position:
+        self._watch(now)
+        return super().usage(key, buckets, limit, now=now)
+
+    def mark_once(self, marker: str, *, keep_for: float | None, now: float) -> bool:
+        self._watch(now)
+        return super().mark_once(marker, keep_for=keep_for, now=now)
 
     @contextmanager
     def transaction(self, keys: Sequence[str]) -> Iterator[_SQLiteTx]:
@@ -159,3 +243,12 @@ class SQLiteLedger(SQLLedgerBase):
             except sqlite3.Error:
                 pass
         self._local = threading.local()
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """(device, inode) of the file at ``path``; None when there is none."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino)
