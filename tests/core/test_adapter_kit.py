@@ -271,3 +271,22 @@ def test_internal_errors_are_isolated_and_counted():
         assert kit.safe_call("kit test", lambda: 1 / 0) is None
     assert _safety.error_counts()["kit test"] == 2
     assert kit.error_type(KeyError()) == "KeyError"
+
+
+def test_guard_and_safe_call_never_swallow_a_policy_decision() -> None:
+    from genops._safety import raise_internal_errors
+    from genops.decision import DecisionResult, PolicyDecision
+
+    decision = PolicyDecision(DecisionResult.BLOCKED, "POLICY_DENY_MODEL", "approved", "no")
+
+    def blocked() -> None:
+        raise genops.PolicyViolationError(decision)
+
+    with raise_internal_errors(False):
+        with kit.guard("swallows internal errors"):
+            raise RuntimeError("an adapter bug")  # reported, not raised
+        assert kit.safe_call("swallows", lambda: 1 / 0) is None
+        with pytest.raises(genops.PolicyViolationError), kit.guard("a decision"):
+            blocked()
+        with pytest.raises(genops.PolicyViolationError):
+            kit.safe_call("a decision", blocked)

@@ -8,6 +8,7 @@ import pytest
 
 import genops
 from genops import attributes as A
+from genops._safety import raise_internal_errors
 from tests.paths import REPO
 
 
@@ -52,6 +53,7 @@ def test_the_documented_adapter_blocks_before_the_call(telemetry, runtime):
         "approved-models", lambda r: r.model == "gpt-4o-mini", reason_code="POLICY_DENY_MODEL"
     )
     handler = _load_handler()()
-    with pytest.raises(genops.PolicyViolationError):
+    with raise_internal_errors(False), pytest.raises(genops.PolicyViolationError):
+        # production mode: guard swallows internal errors, never a policy decision
         handler.on_start({"id": 1, "kind": "llm", "model": "gpt-4o", "prompt": "hi"})
     assert len(handler.tree) == 0

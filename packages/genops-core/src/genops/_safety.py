@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from genops.decision import PolicyViolationError
+
 log = logging.getLogger("genops")
 
 _lock = threading.Lock()
@@ -99,17 +101,26 @@ def reset() -> None:
 
 @contextmanager
 def guard(where: str) -> Iterator[None]:
-    """Run instrumentation code; an exception inside is reported, not propagated."""
+    """Run instrumentation code; an exception inside is reported, not propagated.
+
+    A :class:`~genops.PolicyViolationError` is a decision, not an internal error: it
+    always propagates, so an adapter's ``start_call`` inside a guard still stops the call.
+    """
     try:
         yield
+    except PolicyViolationError:
+        raise
     except Exception as exc:
         report(exc, where)
 
 
 def safe_call(where: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args, **kwargs)``, or ``None`` after reporting if it raised."""
+    """``fn(*args, **kwargs)``, or ``None`` after reporting if it raised (a
+    :class:`~genops.PolicyViolationError` propagates, as in :func:`guard`)."""
     try:
         return fn(*args, **kwargs)
+    except PolicyViolationError:
+        raise
     except Exception as exc:
         report(exc, where)
         return None
