@@ -155,3 +155,13 @@ def test_cache_is_refreshed_when_the_utc_day_changes():
     now[0] += 86_400
     book.lookup("p", "m")
     assert source.lookups == 2  # a new day: resolved again
+
+
+def test_background_price_load_gives_the_same_prices_as_a_foreground_one():
+    from genops.pricing import GenaiPricesSource
+
+    background, foreground = GenaiPricesSource(), GenaiPricesSource(background=False)
+    assert background.version == foreground.version != ""
+    for provider, _, model in MODELS:
+        assert background.lookup(provider, model) == foreground.lookup(provider, model)
+    assert background.lookup("openai", "no-such-model-xyz") is None

@@ -25,7 +25,7 @@ from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
 from genops.attribution import Attribution
 from genops.cardinality import DEFAULT_LIMIT, DEFAULT_OVERFLOW, LabelGuard
-from genops.integrations import Enabled, enable_all
+from genops.integrations import Enabled, Waiting, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
 from genops.pricing import PriceBook, PriceOverride, load_overrides
@@ -128,6 +128,8 @@ class GenOps:
             A.ENVIRONMENT: environment,
         }
         self.integrations: list[Enabled] = []
+        #: integrations enabled when the app imports their module (``instrument=True``)
+        self.waiting_integrations: list[Waiting] = []
         counter = self.instruments.internal_errors
         _safety.set_counter_hook(lambda where: counter.add(1, {A.ERROR_PLACE: where}))
 
@@ -143,6 +145,9 @@ class GenOps:
         local store first; then flush and shut down the telemetry providers genops
         built — all within ``timeout`` seconds (default ``self.shutdown_timeout``)."""
         deadline = Deadline(self.shutdown_timeout if timeout is None else parse_timeout(timeout))
+        for waiting in list(self.waiting_integrations):
+            waiting.cancel()
+        self.waiting_integrations = []
         for item in self.integrations:
             with _safety.guard(f"disable integration {item.name}"):
                 item.disable()
@@ -248,6 +253,8 @@ def init(
     - ``ledger``: ``"memory"``, ``"sqlite:///path"``, ``"redis://..."``, ``"postgresql://..."``.
     - ``instrument``: ``True`` enables every installed integration package
       (entry point group ``genops.integrations``); a list of names enables those.
+      genops imports no SDK or framework for this: each is instrumented when the app
+      imports it (at once if it already has), see :mod:`genops.integrations`.
     - ``prices``: price overrides (YAML path, dict or list), consulted before genai-prices.
     - ``capture_content``: ``True``/``False`` or a mode of :class:`genops.semconv.ContentCapture`
       (``"NO_CONTENT"``, ``"SPAN_ONLY"``, ``"EVENT_ONLY"``, ``"SPAN_AND_EVENT"``).
@@ -344,7 +351,7 @@ def init(
         _set_runtime(rt)
     if instrument:
         only = None if instrument is True else set(instrument)
-        rt.integrations = enable_all(rt, only)
+        rt.integrations = enable_all(rt, only, waiting=rt.waiting_integrations)
     return rt
 
 
@@ -377,6 +384,8 @@ def build_engine(policy: Any, ledger: Any) -> PolicyEngine:
     """The policy engine for ``init(policy=..., ledger=...)``."""
     if isinstance(policy, PolicyEngine):
         return policy
+    if policy is None and not os.environ.get(A.ENV_AUDIT_SINK):
+        return Engine(ledger=ledger)  # what loader.default_engine builds, without pydantic
     from genops.policy import loader
 
     if policy is None:
