@@ -72,7 +72,6 @@ def test_allowed_unit_carries_every_required_attribute_and_event(telemetry, runt
         A.EVENT_POLICY_EVALUATED,
         A.EVENT_BUDGET_RESERVATION,
         A.EVENT_BUDGET_RECONCILIATION,
-        A.EVENT_COST_CALCULATED,
     ]
     assert span.status.status_code is StatusCode.UNSET
 

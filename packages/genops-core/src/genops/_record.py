@@ -7,10 +7,11 @@ names in :mod:`genops.attributes`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from genops.usage import Usage
 
 if TYPE_CHECKING:
     from genops.attribution import Attribution
+    from genops.cardinality import LabelGuard
     from genops.lifecycle import GovernedUnit
     from genops.runtime import GenOps
     from genops.telemetry import LatestInstruments
@@ -55,16 +57,95 @@ def attribution_labels(runtime: GenOps, a: Attribution) -> dict[str, Any]:
     return labels
 
 
-def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
+class LabelSet:
+    """One metric label set, built and passed through the cardinality guard once.
+
+    ``labels`` is shared by every record with these labels: never mutate it; derive
+    variants with :meth:`with_label` (built once each, too).
+    """
+
+    __slots__ = ("_derived", "collapsed", "labels")
+
+    def __init__(self, labels: dict[str, Any], collapsed: tuple[str, ...]) -> None:
+        self.labels = labels
+        #: guarded labels whose value was replaced by the overflow value
+        self.collapsed = collapsed
+        self._derived: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def with_label(self, key: str, value: Any) -> dict[str, Any]:
+        """``labels`` plus ``key=value`` (cached)."""
+        found = self._derived.get((key, value))
+        if found is None:
+            found = self._derived[(key, value)] = {**self.labels, key: value}
+        return found
+
+
+class LabelCache:
+    """Metric label sets keyed by what they are made of: a unit's labels are built and
+    guarded once per (operation, attribution, provider, model), not on every record.
+
+    A hit counts the guard's collapses again (``genops.metrics.label_overflow`` keeps
+    counting every collapsed record, as without the cache). Bounded: cleared when full.
+    """
+
+    LIMIT = 4096
+
+    def __init__(self, guard: LabelGuard) -> None:
+        self._guard = guard
+        self._sets: dict[Hashable, LabelSet] = {}
+        #: gauge (instrument id, label key) → the value last set
+        self.last_gauge: dict[tuple[int, Hashable], float] = {}
+
+    def get(self, key: Hashable, build: Callable[[], dict[str, Any]]) -> LabelSet:
+        found = self._sets.get(key)
+        if found is None:
+            raw = build()
+            guarded = self._guard.apply(dict(raw))
+            collapsed = tuple(k for k, v in guarded.items() if raw.get(k) != v)
+            if len(self._sets) >= self.LIMIT:
+                self._sets.clear()
+                self.last_gauge.clear()
+            found = self._sets[key] = LabelSet(guarded, collapsed)
+            return found  # the guard counted these collapses itself
+        for label in found.collapsed:
+            self._guard.count_overflow(label)
+        return found
+
+
+def metric_labels(unit: GovernedUnit, response_model: str | None = None) -> dict[str, Any]:
     """Labels shared by every metric of the unit (no customer id unless enabled),
-    capped by the runtime's cardinality guard."""
-    labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
-    labels.update(attribution_labels(unit.runtime, unit.attribution))
-    if unit.provider:
-        labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
-    if unit.model:
-        labels[A.GEN_AI_REQUEST_MODEL] = unit.model
-    return unit.runtime.label_guard.apply(labels)
+    capped by the runtime's cardinality guard. Shared: do not mutate."""
+    return unit_label_set(unit, response_model).labels
+
+
+def unit_label_set(unit: GovernedUnit, response_model: str | None = None) -> LabelSet:
+    """The unit's metric labels (plus ``gen_ai.response.model`` when given), cached."""
+    rt = unit.runtime
+    a = unit.attribution
+    customer = a.customer_id if rt.customer_metric_label else None
+    key = (
+        unit.gen_ai_operation,
+        a.team,
+        a.project,
+        a.environment,
+        customer,
+        unit.provider,
+        unit.model,
+        response_model,
+    )
+
+    def build() -> dict[str, Any]:
+        labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
+        labels.update(attribution_labels(rt, a))
+        if unit.provider:
+            labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
+        if unit.model:
+            labels[A.GEN_AI_REQUEST_MODEL] = unit.model
+        if response_model:
+            labels[A.GEN_AI_RESPONSE_MODEL] = response_model
+        return labels
+
+    return rt.label_cache.get(key, build)
 
 
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
@@ -97,10 +178,11 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
     # reason code and policy): "who was warned/blocked, by which rule"; a unit no policy
     # objected to counts once as ALLOWED, so blocked / all is the blocked rate.
     violations = [d for d in evaluated if d.reason_code is not None]
-    labels = metric_labels(unit)
+    label_set = unit_label_set(unit)
+    labels = label_set.labels
     counter = unit.runtime.instruments.decisions
     if not violations:
-        counter.add(1, {**labels, A.POLICY_RESULT: winner.result.value})
+        counter.add(1, label_set.with_label(A.POLICY_RESULT, winner.result.value))
     else:
         for d in violations:
             counter.add(
@@ -123,12 +205,13 @@ def reservation(unit: GovernedUnit, admission: Admission) -> None:
     }
     span.set_attributes(dict(ev))
     if admission.budget is not None:
+        # (the span's genops.budget.* attributes are written once, by reconciliation:
+        # only their final values are exported)
         ev[A.BUDGET_NAME] = admission.budget.name
         ev[A.BUDGET_REMAINING] = admission.budget.remaining
-        budget(span, admission.budget)
     span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
     alerts(unit, admission.alerts)
-    budget_gauges(unit, admission.budgets)
+    budget_gauges(unit, admission.budgets, skip_unchanged=True)
 
 
 def budget(span: Span, state: BudgetState) -> None:
@@ -144,26 +227,38 @@ def budget(span: Span, state: BudgetState) -> None:
     )
 
 
-def budget_gauges(unit: GovernedUnit, states: Sequence[BudgetState]) -> None:
+def budget_gauges(
+    unit: GovernedUnit, states: Sequence[BudgetState], *, skip_unchanged: bool = False
+) -> None:
     """``genops.budget.consumed`` / ``remaining`` / ``utilization`` per budget instance
     (labels: budget name, scope, unit; the window is not a label, so a new window
-    replaces the old series instead of leaving a stale one)."""
+    replaces the old series instead of leaving a stale one).
+
+    ``skip_unchanged`` (at reservation, always followed by a settlement that sets all
+    three): a gauge whose value equals the one this process set last is not set again —
+    a last-value gauge exports the same point either way.
+    """
     if not states:
         return
     ins = unit.runtime.instruments
-    guard = unit.runtime.label_guard
+    cache = unit.runtime.label_cache
+    last = cache.last_gauge
     for state in states:
-        labels: dict[str, Any] = guard.apply(
-            {
-                A.BUDGET_NAME: state.name,
-                A.BUDGET_SCOPE: state.scope,
-                A.BUDGET_UNIT: state.unit,
-            }
-        )
-        ins.budget_consumed.set(state.consumed, labels)
-        ins.budget_remaining.set(state.remaining, labels)
+        key = ("budget", state.name, state.scope, state.unit)
+        labels = cache.get(key, functools.partial(_budget_labels, state)).labels
+        values = [(ins.budget_consumed, state.consumed), (ins.budget_remaining, state.remaining)]
         if state.allocated > 0:
-            ins.budget_utilization.set(state.consumed / state.allocated, labels)
+            values.append((ins.budget_utilization, state.consumed / state.allocated))
+        for gauge, value in values:
+            slot = (id(gauge), key)
+            if skip_unchanged and last.get(slot) == value:
+                continue
+            last[slot] = value
+            gauge.set(value, labels)
+
+
+def _budget_labels(state: BudgetState) -> dict[str, Any]:
+    return {A.BUDGET_NAME: state.name, A.BUDGET_SCOPE: state.scope, A.BUDGET_UNIT: state.unit}
 
 
 def alerts(unit: GovernedUnit, crossed: Sequence[BudgetAlert]) -> None:
@@ -224,16 +319,8 @@ def outcome(
     elif unit.cost_bearing:
         attrs[A.COST_UNKNOWN] = True
     unit.span.set_attributes(attrs)
-    if cost is not None and unit.cost_bearing:
-        unit.span.add_event(
-            A.EVENT_COST_CALCULATED,
-            {
-                A.COST_TOTAL: float(cost),
-                A.COST_CURRENCY: "USD",
-                **({A.COST_PROVIDER: unit.provider} if unit.provider else {}),
-                **({A.COST_MODEL: cost_model} if cost_model else {}),
-            },
-        )
+    # (no genops.cost.calculated event: it is OPTIONAL (spec §8.4) and would repeat the
+    # genops.cost.* attributes above on every unit)
 
 
 def reconciliation(
@@ -312,22 +399,26 @@ def metrics(
     exc: BaseException | None,
 ) -> None:
     """GenAI semconv histograms and the genops cost counters for one finished unit."""
-    labels = metric_labels(unit)
-    if unit.response_model:
-        labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
-        unit.runtime.label_guard.apply(labels)
+    label_set = unit_label_set(unit, unit.response_model)
+    labels = label_set.labels
     ins = unit.runtime.instruments
     if ins.latest is not None:
         _latest_metrics(unit, ins.latest, labels, usage, duration, exc)
     else:
         if unit.cost_bearing or unit.provider_calls:
-            dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
+            dur_labels = (
+                labels if exc is None else label_set.with_label(A.ERROR_TYPE, error_type(exc))
+            )
             ins.duration.record(duration, dur_labels)
             if unit.first_chunk_s is not None:
                 ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
         if usage is not None:
-            ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
-            ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
+            ins.token_usage.record(
+                usage.input_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "input")
+            )
+            ins.token_usage.record(
+                usage.output_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "output")
+            )
     if cost is not None:
         # A known $0 (free model, zero tokens) is recorded too: the series exists from the
         # first call, so Prometheus increase() counts the next call in full.

@@ -19,7 +19,7 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from genops import _safety
+from genops import _record, _safety
 from genops import attributes as A
 from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
@@ -120,6 +120,10 @@ class GenOps:
             overflow=metric_label_overflow,
             on_overflow=lambda label: overflow_counter.add(1, {A.METRIC_LABEL: label}),
         )
+        #: metric label sets built and guarded once per key (genops._record.LabelCache)
+        self.label_cache = _record.LabelCache(self.label_guard)
+        #: unit span start attributes, built once per (operation, model, attribution, …)
+        self.span_attribute_cache: dict[Any, Mapping[str, Any]] = {}
         self.default_max_output_tokens = default_max_output_tokens
         self.customer_metric_label = customer_metric_label
         #: Attributes set on every unit span, built once.
