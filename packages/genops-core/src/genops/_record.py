@@ -93,8 +93,6 @@ class LabelCache:
     def __init__(self, guard: LabelGuard) -> None:
         self._guard = guard
         self._sets: dict[Hashable, LabelSet] = {}
-        #: gauge (instrument id, label key) → the value last set
-        self.last_gauge: dict[tuple[int, Hashable], float] = {}
 
     def get(self, key: Hashable, build: Callable[[], dict[str, Any]]) -> LabelSet:
         found = self._sets.get(key)
@@ -104,7 +102,6 @@ class LabelCache:
             collapsed = tuple(k for k, v in guarded.items() if raw.get(k) != v)
             if len(self._sets) >= self.LIMIT:
                 self._sets.clear()
-                self.last_gauge.clear()
             found = self._sets[key] = LabelSet(guarded, collapsed)
             return found  # the guard counted these collapses itself
         for label in found.collapsed:
@@ -211,7 +208,7 @@ def reservation(unit: GovernedUnit, admission: Admission) -> None:
         ev[A.BUDGET_REMAINING] = admission.budget.remaining
     span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
     alerts(unit, admission.alerts)
-    budget_gauges(unit, admission.budgets, skip_unchanged=True)
+    budget_gauges(unit, admission.budgets)
 
 
 def budget(span: Span, state: BudgetState) -> None:
@@ -227,34 +224,23 @@ def budget(span: Span, state: BudgetState) -> None:
     )
 
 
-def budget_gauges(
-    unit: GovernedUnit, states: Sequence[BudgetState], *, skip_unchanged: bool = False
-) -> None:
+def budget_gauges(unit: GovernedUnit, states: Sequence[BudgetState]) -> None:
     """``genops.budget.consumed`` / ``remaining`` / ``utilization`` per budget instance
     (labels: budget name, scope, unit; the window is not a label, so a new window
     replaces the old series instead of leaving a stale one).
 
-    ``skip_unchanged`` (at reservation, always followed by a settlement that sets all
-    three): a gauge whose value equals the one this process set last is not set again —
-    a last-value gauge exports the same point either way.
+    The gauges are observable: this stores the values (one dict write per budget) and
+    each metric collection reports the latest ones.
     """
     if not states:
         return
-    ins = unit.runtime.instruments
+    store = unit.runtime.instruments.budget_values
     cache = unit.runtime.label_cache
-    last = cache.last_gauge
     for state in states:
         key = ("budget", state.name, state.scope, state.unit)
         labels = cache.get(key, functools.partial(_budget_labels, state)).labels
-        values = [(ins.budget_consumed, state.consumed), (ins.budget_remaining, state.remaining)]
-        if state.allocated > 0:
-            values.append((ins.budget_utilization, state.consumed / state.allocated))
-        for gauge, value in values:
-            slot = (id(gauge), key)
-            if skip_unchanged and last.get(slot) == value:
-                continue
-            last[slot] = value
-            gauge.set(value, labels)
+        utilization = state.consumed / state.allocated if state.allocated > 0 else None
+        store.set(key, labels, (state.consumed, state.remaining, utilization))
 
 
 def _budget_labels(state: BudgetState) -> dict[str, Any]:
