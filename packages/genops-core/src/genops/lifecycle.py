@@ -355,7 +355,8 @@ class GovernedUnit:
         # extras) and passed whole to start_span (which copies them).
         key: Any = None
         try:
-            extra = tuple(self._extra.items()) if self._extra else ()
+            # (types in the key: True == 1 == 1.0 must not share one cached attribute)
+            extra = tuple((k, type(v), v) for k, v in self._extra.items()) if self._extra else ()
             key = (
                 self.gen_ai_operation,
                 self.operation_name,
