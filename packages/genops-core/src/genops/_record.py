@@ -11,7 +11,7 @@ import functools
 import json
 import time
 import traceback
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -25,8 +25,8 @@ from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
 from genops.usage import Usage
 
 if TYPE_CHECKING:
+    from genops._labels import LabelSet
     from genops.attribution import Attribution
-    from genops.cardinality import LabelGuard
     from genops.lifecycle import GovernedUnit
     from genops.runtime import GenOps
     from genops.telemetry import LatestInstruments
@@ -55,58 +55,6 @@ def attribution_labels(runtime: GenOps, a: Attribution) -> dict[str, Any]:
     if runtime.customer_metric_label and a.customer_id:
         labels[A.CUSTOMER_ID] = a.customer_id
     return labels
-
-
-class LabelSet:
-    """One metric label set, built and passed through the cardinality guard once.
-
-    ``labels`` is shared by every record with these labels: never mutate it; derive
-    variants with :meth:`with_label` (built once each, too).
-    """
-
-    __slots__ = ("_derived", "collapsed", "labels")
-
-    def __init__(self, labels: dict[str, Any], collapsed: tuple[str, ...]) -> None:
-        self.labels = labels
-        #: guarded labels whose value was replaced by the overflow value
-        self.collapsed = collapsed
-        self._derived: dict[tuple[str, Any], dict[str, Any]] = {}
-
-    def with_label(self, key: str, value: Any) -> dict[str, Any]:
-        """``labels`` plus ``key=value`` (cached)."""
-        found = self._derived.get((key, value))
-        if found is None:
-            found = self._derived[(key, value)] = {**self.labels, key: value}
-        return found
-
-
-class LabelCache:
-    """Metric label sets keyed by what they are made of: a unit's labels are built and
-    guarded once per (operation, attribution, provider, model), not on every record.
-
-    A hit counts the guard's collapses again (``genops.metrics.label_overflow`` keeps
-    counting every collapsed record, as without the cache). Bounded: cleared when full.
-    """
-
-    LIMIT = 4096
-
-    def __init__(self, guard: LabelGuard) -> None:
-        self._guard = guard
-        self._sets: dict[Hashable, LabelSet] = {}
-
-    def get(self, key: Hashable, build: Callable[[], dict[str, Any]]) -> LabelSet:
-        found = self._sets.get(key)
-        if found is None:
-            raw = build()
-            guarded = self._guard.apply(dict(raw))
-            collapsed = tuple(k for k, v in guarded.items() if raw.get(k) != v)
-            if len(self._sets) >= self.LIMIT:
-                self._sets.clear()
-            found = self._sets[key] = LabelSet(guarded, collapsed)
-            return found  # the guard counted these collapses itself
-        for label in found.collapsed:
-            self._guard.count_overflow(label)
-        return found
 
 
 def metric_labels(unit: GovernedUnit, response_model: str | None = None) -> dict[str, Any]:

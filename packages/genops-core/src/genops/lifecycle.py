@@ -352,31 +352,20 @@ class GovernedUnit:
         if isinstance(parent, Span):
             parent = trace.set_span_in_context(parent)
         # The start attributes are built once per (operation, provider, model, attribution,
-        # extras) and passed whole to start_span (which copies them).
-        key: Any = None
-        try:
-            # (types in the key: True == 1 == 1.0 must not share one cached attribute)
-            extra = tuple((k, type(v), v) for k, v in self._extra.items()) if self._extra else ()
-            key = (
-                self.gen_ai_operation,
-                self.operation_name,
-                self.operation_type,
-                self.provider,
-                self.model,
-                self.request.max_output_tokens,
-                attribution,
-                extra,
-            )
-            attrs = rt.span_attribute_cache.get(key)
-        except TypeError:  # an unhashable extra attribute value (a list): built each time
-            key, attrs = None, None
-        if attrs is None:
-            attrs = self._start_attributes(attribution)
-            if key is not None:
-                cache = rt.span_attribute_cache
-                if len(cache) >= 4096:
-                    cache.clear()
-                cache[key] = attrs
+        # extras) and passed whole to start_span (which copies them). Types are in the
+        # key: True == 1 == 1.0 must not share one cached attribute.
+        extra = tuple((k, type(v), v) for k, v in self._extra.items()) if self._extra else ()
+        key = (
+            self.gen_ai_operation,
+            self.operation_name,
+            self.operation_type,
+            self.provider,
+            self.model,
+            self.request.max_output_tokens,
+            attribution,
+            extra,
+        )
+        attrs = rt.span_attribute_cache.get(key, lambda: self._start_attributes(attribution))
         return rt.instruments.tracer.start_span(
             name, context=parent, kind=self._kind, attributes=attrs
         )

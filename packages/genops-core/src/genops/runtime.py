@@ -19,8 +19,9 @@ from typing import Any
 from opentelemetry.metrics import MeterProvider
 from opentelemetry.trace import TracerProvider
 
-from genops import _record, _safety
+from genops import _safety
 from genops import attributes as A
+from genops._labels import AttributeCache, LabelCache
 from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
 from genops.attribution import Attribution
@@ -120,10 +121,10 @@ class GenOps:
             overflow=metric_label_overflow,
             on_overflow=lambda label: overflow_counter.add(1, {A.METRIC_LABEL: label}),
         )
-        #: metric label sets built and guarded once per key (genops._record.LabelCache)
-        self.label_cache = _record.LabelCache(self.label_guard)
+        #: metric label sets built and guarded once per key (genops._labels)
+        self.label_cache = LabelCache(self.label_guard)
         #: unit span start attributes, built once per (operation, model, attribution, …)
-        self.span_attribute_cache: dict[Any, Mapping[str, Any]] = {}
+        self.span_attribute_cache = AttributeCache()
         self.default_max_output_tokens = default_max_output_tokens
         self.customer_metric_label = customer_metric_label
         #: Attributes set on every unit span, built once.
