@@ -157,9 +157,26 @@ def types(session: nox.Session) -> None:
     session.run("mypy")
 
 
+#: peer instrumentations measured by benchmarks/bench_peers.py — bench env only, never locked
+BENCH_PEERS = [
+    "openinference-instrumentation-langchain",
+    "openinference-instrumentation-openai",
+    "opentelemetry-instrumentation-langchain",  # OpenLLMetry (traceloop)
+    "opentelemetry-instrumentation-openai",  # OpenLLMetry (traceloop)
+    "opentelemetry-instrumentation-openai-v2",  # the official OTel GenAI instrumentation
+    # 2.4b0 imports opentelemetry.util.genai.instruments, which util-genai 1.2 renamed
+    "opentelemetry-util-genai<1.2",
+]
+
+
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Every benchmark in benchmarks/, each against its baseline in the same run."""
+    """Every benchmark in benchmarks/, each against its baseline in the same run; peers
+    (OpenInference, OpenLLMetry, the official OTel GenAI instrumentation) are installed
+    here only, pinned to the workspace's OpenTelemetry versions.
+
+    ``uv run nox -s bench -- peers startup`` runs only bench_peers.py and bench_startup.py.
+    """
     session.run_install(
         "uv",
         "sync",
@@ -167,5 +184,16 @@ def bench(session: nox.Session) -> None:
         f"--python={session.virtualenv.location}",
         env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
     )
+    pins = session.run(
+        "python",
+        "-c",
+        "from importlib.metadata import version as v; print(' '.join(f'{p}=={v(p)}' for p in "
+        "('opentelemetry-api', 'opentelemetry-sdk', 'opentelemetry-semantic-conventions', "
+        "'langchain-core', 'openai')))",
+        silent=True,
+    )
+    session.install(*BENCH_PEERS, *str(pins).split())
+    wanted = set(session.posargs)
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
-        session.run("python", str(script))
+        if not wanted or script.stem.removeprefix("bench_") in wanted:
+            session.run("python", str(script))

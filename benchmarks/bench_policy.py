@@ -56,6 +56,18 @@ PROMPT = (
 ) * 13  # ~2 KB, no sensitive data: the detectors scan everything
 
 
+def measure_cpu(fn: Callable[[], None], n: int) -> float:
+    """Median µs of this thread's CPU time per call (run-queue waits on a loaded host
+    excluded; a server's own time for a round trip is not counted: see wall time)."""
+    samples = []
+    for _ in range(ROUNDS):
+        t0 = time.thread_time()
+        for _ in range(n):
+            fn()
+        samples.append((time.thread_time() - t0) / n * 1e6)
+    return statistics.median(samples)
+
+
 def measure(fn: Callable[[], None], n: int) -> float:
     """Median µs per call over ROUNDS rounds of n calls."""
     for _ in range(min(n, 200)):
@@ -114,6 +126,50 @@ def redis_ledger() -> Ledger | None:
     return open_ledger(f"redis://127.0.0.1:6379/0?prefix=genops-bench-{uuid.uuid4().hex[:8]}:")
 
 
+def redis_round_trips(ledger: Ledger, cycles: int = 50) -> tuple[float, float]:
+    """(commands per reserve, commands per settle) that reach the server, counted with
+    MONITOR on a key unique to this run (other clients of the server are not counted)."""
+    import threading
+
+    import redis
+
+    key = f"bench:{uuid.uuid4().hex}"
+    claim = Claim(key, 10**9 * NANOS, 195_000, "2026-11", ("2026-11",), keep_for=3600.0)
+    first = ledger.reserve([claim], ttl=600, now=time.time())  # scripts loaded, connected
+    assert isinstance(first, Reservation)
+    ledger.settle(first, [150_000], now=time.time())
+    seen: list[str] = []
+    ready = threading.Event()
+    sentinel = f"genops-bench-stop-{uuid.uuid4().hex}"
+
+    def watch() -> None:
+        with redis.Redis(host="127.0.0.1", port=6379).monitor() as monitor:
+            ready.set()
+            for command in monitor.listen():
+                text = str(command.get("command", ""))
+                if sentinel in text:
+                    return
+                if key in text and command.get("client_type") != "lua":  # not the script's own
+                    seen.append(text.split(" ", 1)[0].upper())
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    ready.wait(5)
+    time.sleep(0.2)
+    held = []
+    for _ in range(cycles):
+        r = ledger.reserve([claim], ttl=600, now=time.time())
+        assert isinstance(r, Reservation)
+        held.append(r)
+    time.sleep(0.2)
+    reserves = len(seen)
+    for r in held:
+        ledger.settle(r, [150_000], now=time.time())
+    redis.Redis(host="127.0.0.1", port=6379).get(sentinel)
+    thread.join(5)
+    return reserves / cycles, (len(seen) - reserves) / cycles
+
+
 def postgres_ledger() -> Ledger | None:
     for user in ("root", "postgres"):
         url = f"postgresql://{user}@127.0.0.1:5432/test"
@@ -155,8 +211,16 @@ def main() -> None:
                 print(f"reserve+settle {name:<37}: skipped (server not reachable)")
                 continue
             n = 20_000 if name == "memory" else 1_000
-            us = measure(ledger_cycle(ledger), n)
-            print(f"reserve+settle {name:<37}: {us:8.1f} µs/unit")
+            cycle = ledger_cycle(ledger)
+            us = measure(cycle, n)
+            cpu = measure_cpu(cycle, n)
+            print(f"reserve+settle {name:<37}: {us:8.1f} µs/unit wall, {cpu:8.1f} µs CPU")
+            if name.startswith("redis"):
+                per_reserve, per_settle = redis_round_trips(ledger)
+                print(
+                    f"  redis commands seen by MONITOR: {per_reserve:.2f} per reserve, "
+                    f"{per_settle:.2f} per settle"
+                )
             ledger.close()
 
 

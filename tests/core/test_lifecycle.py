@@ -72,7 +72,6 @@ def test_allowed_unit_carries_every_required_attribute_and_event(telemetry, runt
         A.EVENT_POLICY_EVALUATED,
         A.EVENT_BUDGET_RESERVATION,
         A.EVENT_BUDGET_RECONCILIATION,
-        A.EVENT_COST_CALCULATED,
     ]
     assert span.status.status_code is StatusCode.UNSET
 
@@ -369,3 +368,15 @@ def test_internal_errors_surface_under_tests(runtime):
     with pytest.raises(RuntimeError, match="bug in a rule"):
         with genops.governed("op", provider="openai", model="gpt-4o-mini"):
             pass
+
+
+def test_cached_start_attributes_keep_each_units_own_values(telemetry, runtime):
+    """Unit start attributes are cached per key: equal-comparing values of other types
+    (True / 1 / 1.0) and unhashable ones (a list) still reach each span as given."""
+    for value in (True, 1, 1.0, [1, 2], True):
+        with genops.governed("reply", model="gpt-4o-mini", attributes={"app.flag": value}):
+            pass
+    seen = [s.attributes["app.flag"] for s in telemetry.spans()]
+    assert [(type(v), v) for v in seen] == [
+        (bool, True), (int, 1), (float, 1.0), (tuple, (1, 2)), (bool, True),
+    ]  # fmt: skip

@@ -99,3 +99,29 @@ def test_known_zero_cost_is_recorded_unknown_cost_is_counted(telemetry, make_gen
     assert (cost.attributes[A.GEN_AI_REQUEST_MODEL], cost.value) == ("acme-large", 0)
     [unknown] = metrics[A.METRIC_COST_UNKNOWN]
     assert unknown.attributes[A.GEN_AI_REQUEST_MODEL] == "no-such-model"
+
+
+def test_cached_label_sets_still_count_every_collapse(telemetry, make_genops):
+    """Label sets are built once per key (genops._record.LabelCache); a later unit with
+    the same collapsed labels must count its collapses too, as an uncached one would."""
+    make_genops(prices=PRICES, metric_label_limit=1, metric_label_overflow="_OTHER")
+
+    def overflow_count() -> float:
+        points = telemetry.metrics().get(A.METRIC_LABEL_OVERFLOW, [])
+        return sum(
+            p.value for p in points if p.attributes[A.METRIC_LABEL] == A.GEN_AI_REQUEST_MODEL
+        )
+
+    for model in ("acme-a", "acme-b"):
+        with genops.governed("reply", provider="openai", model=model) as unit:
+            unit.record_usage(input_tokens=1, output_tokens=0)
+    first = overflow_count()
+    assert first > 0
+    for _ in range(3):  # the same collapsed label set, now from the cache
+        with genops.governed("reply", provider="openai", model="acme-b") as unit:
+            unit.record_usage(input_tokens=1, output_tokens=0)
+    assert overflow_count() == pytest.approx(first * 4)
+    by_model = {
+        p.attributes[A.GEN_AI_REQUEST_MODEL]: p.value for p in telemetry.metrics()[A.METRIC_COST]
+    }
+    assert by_model == pytest.approx({"acme-a": 0.001, "_OTHER": 0.004})

@@ -155,3 +155,40 @@ def test_cache_is_refreshed_when_the_utc_day_changes():
     now[0] += 86_400
     book.lookup("p", "m")
     assert source.lookups == 2  # a new day: resolved again
+
+
+def test_background_price_load_gives_the_same_prices_as_a_foreground_one():
+    from genops.pricing import GenaiPricesSource
+
+    background, foreground = GenaiPricesSource(), GenaiPricesSource(background=False)
+    assert background.version == foreground.version != ""
+    for provider, _, model in MODELS:
+        assert background.lookup(provider, model) == foreground.lookup(provider, model)
+    assert background.lookup("openai", "no-such-model-xyz") is None
+
+
+def test_a_fork_during_the_background_price_load_gets_a_working_child():
+    """os.fork() waits for a price load in flight (register_at_fork): the child never
+    inherits an import lock held by a thread that does not exist in it."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import os
+        from genops.pricing import GenaiPricesSource
+        source = GenaiPricesSource()          # starts loading genai-prices on a thread
+        pid = os.fork()                       # at once, while that thread is importing
+        if pid == 0:
+            found = source.lookup("openai", "gpt-4o-mini")
+            os._exit(0 if found is not None and found.input > 0 else 3)
+        _, status = os.waitpid(pid, 0)
+        print("child", os.waitstatus_to_exitcode(status))
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "child 0"

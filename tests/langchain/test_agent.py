@@ -104,7 +104,6 @@ def test_agent_with_two_tool_calls(telemetry, handler):
             A.EVENT_POLICY_EVALUATED,
             A.EVENT_BUDGET_RESERVATION,
             A.EVENT_BUDGET_RECONCILIATION,
-            A.EVENT_COST_CALCULATED,
         ]
     assert model.stats["calls"] == 2
     assert handler.open_runs == 0

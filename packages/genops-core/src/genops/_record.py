@@ -7,6 +7,7 @@ names in :mod:`genops.attributes`.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 import traceback
@@ -25,6 +26,7 @@ from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
 from genops.usage import Usage
 
 if TYPE_CHECKING:
+    from genops._labels import LabelSet
     from genops.attribution import Attribution
     from genops.lifecycle import GovernedUnit
     from genops.runtime import GenOps
@@ -56,16 +58,40 @@ def attribution_labels(runtime: GenOps, a: Attribution) -> dict[str, Any]:
     return labels
 
 
-def metric_labels(unit: GovernedUnit) -> dict[str, Any]:
+def metric_labels(unit: GovernedUnit, response_model: str | None = None) -> dict[str, Any]:
     """Labels shared by every metric of the unit (no customer id unless enabled),
-    capped by the runtime's cardinality guard."""
-    labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
-    labels.update(attribution_labels(unit.runtime, unit.attribution))
-    if unit.provider:
-        labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
-    if unit.model:
-        labels[A.GEN_AI_REQUEST_MODEL] = unit.model
-    return unit.runtime.label_guard.apply(labels)
+    capped by the runtime's cardinality guard. Shared: do not mutate."""
+    return unit_label_set(unit, response_model).labels
+
+
+def unit_label_set(unit: GovernedUnit, response_model: str | None = None) -> LabelSet:
+    """The unit's metric labels (plus ``gen_ai.response.model`` when given), cached."""
+    rt = unit.runtime
+    a = unit.attribution
+    customer = a.customer_id if rt.customer_metric_label else None
+    key = (
+        unit.gen_ai_operation,
+        a.team,
+        a.project,
+        a.environment,
+        customer,
+        unit.provider,
+        unit.model,
+        response_model,
+    )
+
+    def build() -> dict[str, Any]:
+        labels: dict[str, Any] = {A.GEN_AI_OPERATION_NAME: unit.gen_ai_operation}
+        labels.update(attribution_labels(rt, a))
+        if unit.provider:
+            labels[A.GEN_AI_PROVIDER_NAME] = unit.provider
+        if unit.model:
+            labels[A.GEN_AI_REQUEST_MODEL] = unit.model
+        if response_model:
+            labels[A.GEN_AI_RESPONSE_MODEL] = response_model
+        return labels
+
+    return rt.label_cache.get(key, build)
 
 
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
@@ -98,10 +124,11 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
     # reason code and policy): "who was warned/blocked, by which rule"; a unit no policy
     # objected to counts once as ALLOWED, so blocked / all is the blocked rate.
     violations = [d for d in evaluated if d.reason_code is not None]
-    labels = metric_labels(unit)
+    label_set = unit_label_set(unit)
+    labels = label_set.labels
     counter = unit.runtime.instruments.decisions
     if not violations:
-        counter.add(1, {**labels, A.POLICY_RESULT: winner.result.value})
+        counter.add(1, label_set.with_label(A.POLICY_RESULT, winner.result.value))
     else:
         for d in violations:
             counter.add(
@@ -124,9 +151,10 @@ def reservation(unit: GovernedUnit, admission: Admission) -> None:
     }
     span.set_attributes(dict(ev))
     if admission.budget is not None:
+        # (the span's genops.budget.* attributes are written once, by reconciliation:
+        # only their final values are exported)
         ev[A.BUDGET_NAME] = admission.budget.name
         ev[A.BUDGET_REMAINING] = admission.budget.remaining
-        budget(span, admission.budget)
     span.add_event(A.EVENT_BUDGET_RESERVATION, ev)
     alerts(unit, admission.alerts)
     budget_gauges(unit, admission.budgets)
@@ -148,23 +176,24 @@ def budget(span: Span, state: BudgetState) -> None:
 def budget_gauges(unit: GovernedUnit, states: Sequence[BudgetState]) -> None:
     """``genops.budget.consumed`` / ``remaining`` / ``utilization`` per budget instance
     (labels: budget name, scope, unit; the window is not a label, so a new window
-    replaces the old series instead of leaving a stale one)."""
+    replaces the old series instead of leaving a stale one).
+
+    The gauges are observable: this stores the values (one dict write per budget) and
+    each metric collection reports the latest ones.
+    """
     if not states:
         return
-    ins = unit.runtime.instruments
-    guard = unit.runtime.label_guard
+    store = unit.runtime.instruments.budget_values
+    cache = unit.runtime.label_cache
     for state in states:
-        labels: dict[str, Any] = guard.apply(
-            {
-                A.BUDGET_NAME: state.name,
-                A.BUDGET_SCOPE: state.scope,
-                A.BUDGET_UNIT: state.unit,
-            }
-        )
-        ins.budget_consumed.set(state.consumed, labels)
-        ins.budget_remaining.set(state.remaining, labels)
-        if state.allocated > 0:
-            ins.budget_utilization.set(state.consumed / state.allocated, labels)
+        key = ("budget", state.name, state.scope, state.unit)
+        labels = cache.get(key, functools.partial(_budget_labels, state)).labels
+        utilization = state.consumed / state.allocated if state.allocated > 0 else None
+        store.set(key, labels, (state.consumed, state.remaining, utilization))
+
+
+def _budget_labels(state: BudgetState) -> dict[str, Any]:
+    return {A.BUDGET_NAME: state.name, A.BUDGET_SCOPE: state.scope, A.BUDGET_UNIT: state.unit}
 
 
 def alerts(unit: GovernedUnit, crossed: Sequence[BudgetAlert]) -> None:
@@ -227,16 +256,8 @@ def outcome(
     elif unit.cost_bearing:
         attrs[A.COST_UNKNOWN] = True
     unit.span.set_attributes(attrs)
-    if cost is not None and unit.cost_bearing:
-        unit.span.add_event(
-            A.EVENT_COST_CALCULATED,
-            {
-                A.COST_TOTAL: float(cost),
-                A.COST_CURRENCY: "USD",
-                **({A.COST_PROVIDER: unit.provider} if unit.provider else {}),
-                **({A.COST_MODEL: cost_model} if cost_model else {}),
-            },
-        )
+    # (no genops.cost.calculated event: it is OPTIONAL (spec §8.4) and would repeat the
+    # genops.cost.* attributes above on every unit)
 
 
 def reconciliation(
@@ -318,22 +339,26 @@ def metrics(
 ) -> None:
     """GenAI semconv histograms and the genops cost counters for one finished unit
     (``estimated``: the cost is an estimate, labelled ``genops.cost.estimated``)."""
-    labels = metric_labels(unit)
-    if unit.response_model:
-        labels[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
-        unit.runtime.label_guard.apply(labels)
+    label_set = unit_label_set(unit, unit.response_model)
+    labels = label_set.labels
     ins = unit.runtime.instruments
     if ins.latest is not None:
         _latest_metrics(unit, ins.latest, labels, usage, duration, exc)
     else:
         if unit.cost_bearing or unit.provider_calls:
-            dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
+            dur_labels = (
+                labels if exc is None else label_set.with_label(A.ERROR_TYPE, error_type(exc))
+            )
             ins.duration.record(duration, dur_labels)
             if unit.first_chunk_s is not None:
                 ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
         if usage is not None:
-            ins.token_usage.record(usage.input_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "input"})
-            ins.token_usage.record(usage.output_tokens, {**labels, A.GEN_AI_TOKEN_TYPE: "output"})
+            ins.token_usage.record(
+                usage.input_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "input")
+            )
+            ins.token_usage.record(
+                usage.output_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "output")
+            )
     if cost is not None:
         # A known $0 (free model, zero tokens) is recorded too: the series exists from the
         # first call, so Prometheus increase() counts the next call in full.

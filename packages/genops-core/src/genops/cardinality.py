@@ -55,6 +55,11 @@ class LabelGuard:
                     self._on_overflow(label)
         return labels
 
+    def count_overflow(self, label: str) -> None:
+        """Count one more collapse of ``label`` (a cached label set replaying its own)."""
+        if self._on_overflow is not None:
+            self._on_overflow(label)
+
     def _admit(self, seen: set[str], value: str) -> bool:
         with self._lock:
             if value in seen:

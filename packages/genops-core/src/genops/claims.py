@@ -109,8 +109,18 @@ class Claim:
         return Claim(self.owner, issuer=issuer, previous=self, span=span)
 
     def close(self) -> None:
-        """No further provider calls through this claim; the previous one is current again."""
+        """No further provider calls through this claim; the previous one is current again.
+
+        Where it is the current claim (bound by :meth:`bind` in this context), the
+        previous open claim becomes current now, so the context variable does not keep
+        a finished unit (and its span) alive until the next bind.
+        """
         self._closed = True
+        if _current.get() is self:
+            previous = self.previous
+            while previous is not None and not previous.is_open:
+                previous = previous.previous
+            _current.set(previous)
 
     def bind(self) -> None:
         """Make this the current claim in the calling context, without a matching reset.

@@ -368,6 +368,30 @@ class GovernedUnit:
         name = self._span_name or (
             f"{self.gen_ai_operation} {self.model}" if self.model else self.gen_ai_operation
         )
+        parent = self._parent
+        if isinstance(parent, Span):
+            parent = trace.set_span_in_context(parent)
+        # The start attributes are built once per (operation, provider, model, attribution,
+        # extras) and passed whole to start_span (which copies them). Types are in the
+        # key: True == 1 == 1.0 must not share one cached attribute.
+        extra = tuple((k, type(v), v) for k, v in self._extra.items()) if self._extra else ()
+        key = (
+            self.gen_ai_operation,
+            self.operation_name,
+            self.operation_type,
+            self.provider,
+            self.model,
+            self.request.max_output_tokens,
+            attribution,
+            extra,
+        )
+        attrs = rt.span_attribute_cache.get(key, lambda: self._start_attributes(attribution))
+        return rt.instruments.tracer.start_span(
+            name, context=parent, kind=self._kind, attributes=attrs
+        )
+
+    def _start_attributes(self, attribution: Attribution) -> dict[str, Any]:
+        rt = self._rt
         attrs: dict[str, Any] = dict(rt.static_attributes)
         attrs[A.GEN_AI_OPERATION_NAME] = self.gen_ai_operation
         attrs[A.OPERATION_NAME] = self.operation_name
@@ -384,12 +408,7 @@ class GovernedUnit:
         attrs.setdefault(A.PROJECT, UNATTRIBUTED)
         if self._extra:
             attrs.update(self._extra)
-        parent = self._parent
-        if isinstance(parent, Span):
-            parent = trace.set_span_in_context(parent)
-        return rt.instruments.tracer.start_span(
-            name, context=parent, kind=self._kind, attributes=attrs
-        )
+        return attrs
 
     # ------------------------------------------------------------------ execution
     def record_usage(
@@ -484,6 +503,8 @@ class GovernedUnit:
                 return
             self._state = 2
         self._deactivate()
+        if self._claim is not None:
+            self._claim.close()  # a bound claim hands over now: the context keeps no unit alive
         try:
             self._finish(error)
         except Exception as exc:

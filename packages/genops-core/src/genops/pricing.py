@@ -24,8 +24,10 @@ Overrides (YAML or dict), per-million-token USD prices::
 
 from __future__ import annotations
 
+import atexit
 import fnmatch
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -34,8 +36,6 @@ from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Protocol
-
-import yaml
 
 from genops.usage import Usage
 
@@ -236,6 +236,8 @@ def load_overrides(
     data: Any = source
     if isinstance(source, str | Path):
         origin = str(source)
+        import yaml  # ~30 ms: only when a price file is given
+
         try:
             data = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
@@ -327,23 +329,60 @@ def _start_dates(prices: Any) -> list[date]:
 
 
 class GenaiPricesSource:
-    """Prices from the ``genai-prices`` package data (loaded once, at construction)."""
+    """Prices from the ``genai-prices`` package data, loaded once on a background thread.
+
+    Importing genai-prices and building its snapshot takes ~0.2–0.4 s (pydantic models
+    of every provider), so construction only starts that load (``background=True``,
+    what ``genops.init()`` does) and the first look-up waits for what is left of it. A
+    fork waits for the load first, so a forked worker never inherits a half-held import
+    lock. ``background=False`` loads at construction.
+    """
 
     name = "genai-prices"
 
-    def __init__(self) -> None:
-        import genai_prices
-        from genai_prices import data_snapshot
+    def __init__(self, *, background: bool = True) -> None:
+        self._ready = threading.Event()
+        self._snapshot: Any = None
+        self._version = ""
+        self._error: BaseException | None = None
+        if not background:
+            self._load()
+            return
+        thread = threading.Thread(target=self._load, name="genops-prices", daemon=True)
+        _before_fork.add(self._ready)
+        thread.start()
 
-        self.version = str(genai_prices.__version__)
-        self._snapshot = data_snapshot.get_snapshot()
+    def _load(self) -> None:
+        try:
+            import genai_prices
+            from genai_prices import data_snapshot
+
+            self._version = str(genai_prices.__version__)
+            self._snapshot = data_snapshot.get_snapshot()
+        except BaseException as exc:  # re-raised by the first look-up, in the caller's thread
+            self._error = exc
+        finally:
+            self._ready.set()
+            _before_fork.discard(self._ready)
+
+    def _wait(self) -> Any:
+        if not self._ready.is_set():
+            self._ready.wait()
+        if self._error is not None:
+            raise self._error
+        return self._snapshot
+
+    @property
+    def version(self) -> str:
+        """The genai-prices release whose data is used."""
+        self._wait()
+        return self._version
 
     def lookup(self, provider: str | None, model: str) -> ModelPricing | None:
+        snapshot = self._wait()
         provider_id = _PROVIDER_IDS.get(provider, provider) if provider else None
         try:
-            found_provider, info = self._snapshot.find_provider_model(
-                model, None, provider_id, None
-            )
+            found_provider, info = snapshot.find_provider_model(model, None, provider_id, None)
         except LookupError:
             # Unknown model, or a provider genai-prices does not price (a local Ollama,
             # a private gateway): the cost is unknown, not another provider's price.
@@ -364,7 +403,7 @@ class GenaiPricesSource:
             reasoning=_convert_rate(getattr(prices, "output_reasoning_mtok", None)),
             per_request=(per_k / _THOUSAND) if isinstance(per_k, Decimal) else None,
             source=self.name,
-            version=self.version,
+            version=self._version,
         )
 
     def dates(self, provider: str | None, model: str) -> PriceDates | None:
@@ -398,6 +437,20 @@ class PriceDates:
     since: date | None
     next_change: date | None
     newest: date | None
+
+
+#: price loads in flight; a fork waits for them (an import lock must not be inherited held)
+_before_fork: set[threading.Event] = set()
+
+
+def _wait_for_loads() -> None:
+    for ready in list(_before_fork):
+        ready.wait(30)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_wait_for_loads)
+atexit.register(_wait_for_loads)  # never let the interpreter finalize under a running import
 
 
 class PriceBook:

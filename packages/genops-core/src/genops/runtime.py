@@ -21,11 +21,12 @@ from opentelemetry.trace import TracerProvider
 
 from genops import _safety, coexist, price_estimate
 from genops import attributes as A
+from genops._labels import AttributeCache, LabelCache
 from genops._shutdown import ENV_SHUTDOWN_TIMEOUT, Deadline, parse_timeout
 from genops._version import SPEC_VERSION
 from genops.attribution import Attribution
 from genops.cardinality import DEFAULT_LIMIT, DEFAULT_OVERFLOW, LabelGuard
-from genops.integrations import Enabled, enable_all
+from genops.integrations import Enabled, Waiting, enable_all
 from genops.policy.base import PolicyEngine
 from genops.policy.engine import Engine
 from genops.policy.reload import PolicyReloader, parse_interval
@@ -129,6 +130,10 @@ class GenOps:
             overflow=metric_label_overflow,
             on_overflow=lambda label: overflow_counter.add(1, {A.METRIC_LABEL: label}),
         )
+        #: metric label sets built and guarded once per key (genops._labels)
+        self.label_cache = LabelCache(self.label_guard)
+        #: unit span start attributes, built once per (operation, model, attribution, …)
+        self.span_attribute_cache = AttributeCache()
         self.default_max_output_tokens = default_max_output_tokens
         self.customer_metric_label = customer_metric_label
         #: Attributes set on every unit span, built once.
@@ -139,6 +144,8 @@ class GenOps:
         self.integrations: list[Enabled] = []
         #: re-reads the policy file when it changes (``init(policy=<path>)``), else None
         self.policy_reloader: PolicyReloader | None = None
+        #: integrations enabled when the app imports their module (``instrument=True``)
+        self.waiting_integrations: list[Waiting] = []
         counter = self.instruments.internal_errors
         _safety.set_counter_hook(lambda where: counter.add(1, {A.ERROR_PLACE: where}))
 
@@ -158,6 +165,9 @@ class GenOps:
         if reloader is not None:
             with _safety.guard("policy reloader stop"):
                 reloader.stop()
+        for waiting in list(self.waiting_integrations):
+            waiting.cancel()
+        self.waiting_integrations = []
         for item in self.integrations:
             with _safety.guard(f"disable integration {item.name}"):
                 item.disable()
@@ -265,6 +275,8 @@ def init(
     - ``ledger``: ``"memory"``, ``"sqlite:///path"``, ``"redis://..."``, ``"postgresql://..."``.
     - ``instrument``: ``True`` enables every installed integration package
       (entry point group ``genops.integrations``); a list of names enables those.
+      genops imports no SDK or framework for this: each is instrumented when the app
+      imports it (at once if it already has), see :mod:`genops.integrations`.
     - ``prices``: price overrides (YAML path, dict or list), consulted before genai-prices.
     - ``capture_content``: ``True``/``False`` or a mode of :class:`genops.semconv.ContentCapture`
       (``"NO_CONTENT"``, ``"SPAN_ONLY"``, ``"EVENT_ONLY"``, ``"SPAN_AND_EVENT"``).
@@ -378,7 +390,7 @@ def init(
         _set_runtime(rt)
     if instrument:
         only = None if instrument is True else set(instrument)
-        rt.integrations = enable_all(rt, only)
+        rt.integrations = enable_all(rt, only, waiting=rt.waiting_integrations)
     return rt
 
 
@@ -429,6 +441,8 @@ def build_engine(policy: Any, ledger: Any, *, on_unknown_price: str | None = Non
     """The policy engine for ``init(policy=..., ledger=...)``."""
     if isinstance(policy, PolicyEngine):
         return policy
+    if policy is None and not os.environ.get(A.ENV_AUDIT_SINK):
+        return Engine(ledger=ledger)  # what loader.default_engine builds, without pydantic
     from genops.policy import loader
 
     if on_unknown_price is not None and on_unknown_price not in price_estimate.CHOICES:

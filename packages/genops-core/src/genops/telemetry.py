@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from opentelemetry import metrics, trace
-from opentelemetry.metrics import Counter, Histogram, Meter, MeterProvider, _Gauge
+from opentelemetry.metrics import (
+    CallbackOptions,
+    Counter,
+    Histogram,
+    Meter,
+    MeterProvider,
+    ObservableGauge,
+    Observation,
+)
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Tracer, TracerProvider
 
@@ -278,6 +286,41 @@ class LatestInstruments:
         )
 
 
+class BudgetValues:
+    """The latest consumed / remaining / utilization of each budget instance, read by
+    the ``genops.budget.*`` observable gauges at collection time.
+
+    A unit stores its budgets' values here (one dict write per budget, no metric record
+    on the call path); each collection reports the last value of every instance — what
+    a last-value gauge exports. Keyed by the guarded label set, so it is bounded like
+    the labels are.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values: dict[Any, tuple[dict[str, Any], tuple[float, float, float | None]]] = {}
+
+    def set(
+        self, key: Any, labels: dict[str, Any], values: tuple[float, float, float | None]
+    ) -> None:
+        self._values[key] = (labels, values)
+
+    def observe(self, index: int) -> list[Observation]:
+        """Observations of value ``index`` (0 consumed, 1 remaining, 2 utilization)."""
+        return [
+            Observation(value, labels)
+            for labels, values in self._values.copy().values()
+            if (value := values[index]) is not None
+        ]
+
+    def callback(self, index: int) -> Any:
+        def observe(options: CallbackOptions) -> list[Observation]:
+            return self.observe(index)
+
+        return observe
+
+
 @dataclass(slots=True)
 class Instruments:
     """Every instrument genops records to, created once per runtime."""
@@ -291,9 +334,11 @@ class Instruments:
     decisions: Counter
     budget_alerts: Counter
     internal_errors: Counter
-    budget_consumed: _Gauge
-    budget_remaining: _Gauge
-    budget_utilization: _Gauge
+    budget_consumed: ObservableGauge
+    budget_remaining: ObservableGauge
+    budget_utilization: ObservableGauge
+    #: what the three budget gauges report (written by units, read at collection)
+    budget_values: BudgetValues
     label_overflow: Counter
     #: set when the newest GenAI names are opted in (they replace the v1.41 ones)
     latest: LatestInstruments | None = None
@@ -304,6 +349,7 @@ class Instruments:
     ) -> Instruments:
         tracer = tracer_provider.get_tracer("genops", __version__, schema_url=SCHEMA_URL)
         meter = meter_provider.get_meter("genops", __version__, schema_url=SCHEMA_URL)
+        budget_values = BudgetValues()
         return cls(
             tracer=tracer,
             token_usage=_token_histogram(
@@ -340,19 +386,23 @@ class Instruments:
                 unit="{error}",
                 description="Errors inside genops instrumentation (caught; the app went on).",
             ),
-            budget_consumed=meter.create_gauge(
+            budget_consumed=meter.create_observable_gauge(
                 A.METRIC_BUDGET_CONSUMED,
+                callbacks=[budget_values.callback(0)],
                 description="Amount consumed in the current window, per budget instance.",
             ),
-            budget_remaining=meter.create_gauge(
+            budget_remaining=meter.create_observable_gauge(
                 A.METRIC_BUDGET_REMAINING,
+                callbacks=[budget_values.callback(1)],
                 description="Amount left in the current window (reservations held), per budget.",
             ),
-            budget_utilization=meter.create_gauge(
+            budget_utilization=meter.create_observable_gauge(
                 A.METRIC_BUDGET_UTILIZATION,
+                callbacks=[budget_values.callback(2)],
                 unit="1",
                 description="Consumed / allocated in the current window, per budget instance.",
             ),
+            budget_values=budget_values,
             label_overflow=meter.create_counter(
                 A.METRIC_LABEL_OVERFLOW,
                 unit="{value}",

@@ -176,10 +176,11 @@ def instrument_litellm(
 
 
 def _enable_litellm(runtime: Any) -> Instrumentation:
-    """Entry point ``genops.integrations: litellm``: governs LiteLLM once the app imports it."""
+    """Entry point ``genops.integrations: litellm``; ``genops.init()`` calls it once the
+    app imports LiteLLM (``genops.instrument_on_import``)."""
     from genops_native import _litellm
 
-    return _litellm.instrument(Options(), on_import=True)
+    return _litellm.instrument(Options())
 
 
 def _enable_gemini(runtime: Any) -> Instrumentation:

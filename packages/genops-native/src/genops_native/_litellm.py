@@ -12,15 +12,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import importlib.util
 import inspect
 import itertools
-import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
-
-import wrapt
 
 from genops import Usage
 from genops import adapter as kit
@@ -182,33 +178,17 @@ def patch(module: Any, handle: Instrumentation) -> None:
 _current: Instrumentation | None = None
 
 
-def _active_until_uninstrumented() -> None:
-    """The handle's ``_forget``: keeps a handle waiting for ``import litellm`` active."""
-
-
-def instrument(options: Options, *, on_import: bool = False) -> Instrumentation:
-    """Wrap ``litellm`` now, or (``on_import``, what ``genops.init()`` does) when the app
-    imports it: importing LiteLLM takes seconds, genops does not pay that for an app
-    that never uses it. Raises ImportError when LiteLLM is not installed."""
+def instrument(options: Options) -> Instrumentation:
+    """Wrap ``litellm`` (imported here). ``genops.init()`` calls this only once the app
+    imports LiteLLM (entry point ``genops.instrument_on_import: litellm``): importing it
+    takes seconds, genops does not pay that for an app that never uses it. Raises
+    ImportError when LiteLLM is not installed."""
     global _current
     with _lock:
         if _current is not None and _current.active:
             return _current
-        handle = _current = Instrumentation("litellm", "module", options)
-        handle._forget = _active_until_uninstrumented
-    if not on_import or "litellm" in sys.modules:
         import litellm
 
+        handle = _current = Instrumentation("litellm", "module", options)
         patch(litellm, handle)
         return handle
-    if importlib.util.find_spec("litellm") is None:
-        handle._forget = None
-        raise ImportError("litellm is not installed")
-
-    def on_litellm_import(module: Any) -> None:
-        if handle.active:
-            with kit.guard("litellm instrument"):
-                patch(module, handle)
-
-    wrapt.register_post_import_hook(on_litellm_import, "litellm")
-    return handle

@@ -6,8 +6,9 @@ outcome = ledger.reserve([claim], ttl=300, now=time.time())
 
 from __future__ import annotations
 
+import itertools
+import os
 import threading
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -32,6 +33,9 @@ class MemoryLedger:
         self._lock = threading.Lock()
         self._keys: dict[str, _Key] = {}
         self._markers: dict[str, float | None] = {}
+        # reservation ids: unique in this process (a random prefix, then a counter)
+        self._id_prefix = os.urandom(6).hex()
+        self._ids = itertools.count(1)
 
     def _entry(self, key: str, now: float) -> _Key:
         entry = self._keys.get(key)
@@ -58,7 +62,7 @@ class MemoryLedger:
             failed = decide(before, claims)
             if failed:
                 return Denied(failed, tuple(before))
-            rid = uuid.uuid4().hex
+            rid = f"{self._id_prefix}{next(self._ids):x}"
             expires = now + ttl
             after: list[Position] = []
             for entry, claim, pos in zip(entries, claims, before, strict=True):

@@ -1,0 +1,115 @@
+"""Post-import hooks (genops._imports): real modules written to a temp dir, imported for real."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from genops import _imports, _safety
+
+
+@pytest.fixture
+def modules(tmp_path: Path) -> Iterator[Path]:
+    """A directory on sys.path; the modules written there are forgotten afterwards."""
+    sys.path.insert(0, str(tmp_path))
+    before = set(sys.modules)
+    yield tmp_path
+    sys.path.remove(str(tmp_path))
+    for name in set(sys.modules) - before:
+        if name.startswith("lazy_"):
+            del sys.modules[name]
+    importlib.invalidate_caches()
+
+
+def _write(root: Path, name: str, body: str = "VALUE = 42\n") -> None:
+    path = root.joinpath(*name.split("."))
+    if "." in name:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        (path.parent / "__init__.py").touch()
+    path.with_suffix(".py").write_text(body)
+    importlib.invalidate_caches()
+
+
+def test_hook_runs_once_after_the_module_body_and_the_finder_leaves(modules: Path) -> None:
+    _write(modules, "lazy_sdk")
+    seen: list[object] = []
+    _imports.when_imported("lazy_sdk", lambda m: seen.append(m.VALUE))
+    assert "lazy_sdk" not in sys.modules and seen == []
+    assert _imports.watched() == ["lazy_sdk"]
+    import lazy_sdk
+
+    assert seen == [42]
+    assert _imports.watched() == []
+    assert not any(type(f).__name__ == "_Finder" for f in sys.meta_path)
+    # the module keeps its own loader (type and method), unwrapped after the import
+    assert type(lazy_sdk.__loader__).__name__ == "SourceFileLoader"
+    assert "exec_module" not in vars(lazy_sdk.__loader__)
+    importlib.reload(lazy_sdk)
+    assert seen == [42]
+
+
+def test_already_imported_fires_at_once(modules: Path) -> None:
+    _write(modules, "lazy_done")
+    import lazy_done
+
+    seen: list[ModuleType] = []
+    _imports.when_imported("lazy_done", seen.append)
+    assert seen == [lazy_done]
+    assert _imports.watched() == []
+
+
+def test_cancel_before_the_import(modules: Path) -> None:
+    _write(modules, "lazy_cancelled")
+    seen: list[ModuleType] = []
+    cancel = _imports.when_imported("lazy_cancelled", seen.append)
+    cancel()
+    import lazy_cancelled  # noqa: F401
+
+    assert seen == []
+    assert _imports.watched() == []
+
+
+def test_submodule_of_a_package(modules: Path) -> None:
+    _write(modules, "lazy_pkg.core", "from lazy_pkg import helper\nVALUE = helper.X\n")
+    _write(modules, "lazy_pkg.helper", "X = 7\n")
+    seen: list[int] = []
+    _imports.when_imported("lazy_pkg.core", lambda m: seen.append(m.VALUE))
+    import lazy_pkg  # the parent alone does not fire
+
+    assert seen == []
+    from lazy_pkg import core
+
+    assert core.VALUE == 7 and seen == [7]
+    del lazy_pkg
+
+
+def test_a_failing_hook_never_breaks_the_import(modules: Path) -> None:
+    _write(modules, "lazy_fragile")
+
+    def boom(_: ModuleType) -> None:
+        raise RuntimeError("hook failed")
+
+    _safety.reset()
+    _imports.when_imported("lazy_fragile", boom)
+    with _safety.raise_internal_errors(False):
+        import lazy_fragile
+
+    assert lazy_fragile.VALUE == 42
+    assert _safety.error_counts() == {"post-import hook for lazy_fragile": 1}
+    _safety.reset()
+
+
+def test_a_module_that_fails_to_import_fires_nothing(modules: Path) -> None:
+    _write(modules, "lazy_broken", "raise ImportError('missing dependency')\n")
+    seen: list[ModuleType] = []
+    cancel = _imports.when_imported("lazy_broken", seen.append)
+    with pytest.raises(ImportError, match="missing dependency"):
+        import lazy_broken  # noqa: F401
+    assert seen == []
+    cancel()
+    assert _imports.watched() == []
