@@ -8,9 +8,9 @@ from typing import Any
 import genops_native
 from genops import attributes as A
 from genops.demo import DemoContext
+from genops.demo import native_more as demo_more
 from genops.demo.fake_provider import FakeProvider
 from genops.demo.runner import demo_policy
-from genops_native import demo_more
 
 
 def test_gemini_and_litellm_scenarios(make_genops: Any, telemetry: Any, tmp_path: Path) -> None:

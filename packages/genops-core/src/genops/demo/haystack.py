@@ -4,9 +4,9 @@
   ``OpenAIChatGenerator`` on the loopback provider (a gateway-style base URL), one
   pipeline run per product launch.
 
-It lives in genops-core rather than genops-haystack only because that package is at
-its source-line cap; it runs when ``haystack`` and ``genops_haystack`` are installed
-(``requires``), and imports Haystack only when it runs.
+Like every scenario it lives in ``genops.demo`` (docs/demo.md); it runs when
+``haystack`` and ``genops_haystack`` are installed (``requires``), and imports Haystack
+only when it runs.
 """
 
 from __future__ import annotations

@@ -115,7 +115,9 @@ def finance(ctx: DemoContext) -> None:
 
 
 def scenarios() -> list[Scenario]:
-    """The scenarios of the installed SDKs."""
+    """The scenarios of the installed SDKs (none without genops-native)."""
+    import genops_native  # noqa: F401  (ImportError: no scenarios)
+
     found: list[Scenario] = []
     try:
         import openai  # noqa: F401

@@ -60,7 +60,9 @@ def codegen(ctx: DemoContext) -> None:
 
 
 def scenarios() -> list[Scenario]:
-    """The scenarios of the installed SDKs."""
+    """The scenarios of the installed SDKs (none without genops-native)."""
+    import genops_native  # noqa: F401  (ImportError: no scenarios)
+
     found: list[Scenario] = []
     if importlib.util.find_spec("google.genai") is not None:
         found.append(

@@ -18,5 +18,7 @@ def contracts(ctx: DemoContext) -> None:
             ctx.step()
 
 
-SCENARIOS = [Scenario("llamaindex contract Q&A", "llamaindex", "legal", "a query engine", 2,
-             contracts, ("gpt-4o-mini",), requires=("llama_index.llms.openai",))]  # fmt: skip
+SCENARIOS = [
+    Scenario("llamaindex contract Q&A", "llamaindex", "legal", "a query engine", 2, contracts,
+             ("gpt-4o-mini",), requires=("llama_index.llms.openai", "genops_llamaindex")),
+]  # fmt: skip

@@ -90,6 +90,8 @@ def scenarios() -> list[Scenario]:
     """The CrewAI scenario (none without crewai)."""
     import crewai  # noqa: F401  (ImportError: no CrewAI scenario)
 
+    import genops_crewai  # noqa: F401
+
     return [
         Scenario("crewai newsletter crew", "crewai", "content", "two agents, a tool blocked",
                  len(CUSTOMERS) + 1, content, ("gpt-4o-mini",)),
