@@ -100,31 +100,20 @@ def attribution(
 def agent_name(metadata: Mapping[str, Any] | None, run_name: str) -> str | None:
     """The agent name a chain run declares: ``metadata={"genops_agent": ...}``, or the
     ``lc_agent_name`` LangChain's ``create_agent(..., name=...)`` puts on its runs."""
-    if not metadata:
-        return None
-    value = metadata.get(AGENT_METADATA_KEY)
-    if isinstance(value, str) and value:
-        return value
-    if value is True:
+    if metadata and metadata.get(AGENT_METADATA_KEY) is True:
         return run_name
-    value = metadata.get(LC_AGENT_METADATA_KEY)  # langchain.agents.create_agent(name=...)
-    if isinstance(value, str) and value:
-        return value
-    return None
+    # genops_agent="name", else langchain.agents.create_agent(name=...)
+    return kit.first_text(metadata, keys=(AGENT_METADATA_KEY, LC_AGENT_METADATA_KEY))
 
 
 def run_name(serialized: Mapping[str, Any] | None, kwargs: Mapping[str, Any], default: str) -> str:
     """The run's name: ``run_name``/``get_name()`` LangChain passes, else the serialized id."""
-    name = kwargs.get("name")
-    if isinstance(name, str) and name:
+    name = kit.first_text(kwargs, serialized, keys=("name",))
+    if name:
         return name
-    if serialized:
-        name = serialized.get("name")
-        if isinstance(name, str) and name:
-            return name
-        ident = serialized.get("id")
-        if isinstance(ident, list) and ident and isinstance(ident[-1], str):
-            return ident[-1]
+    ident = serialized.get("id") if serialized else None
+    if isinstance(ident, list) and ident and isinstance(ident[-1], str):
+        return ident[-1]
     return default
 
 
@@ -158,22 +147,10 @@ def response_info(response: Any, generation: Any) -> tuple[str | None, str | Non
     info = getattr(generation, "generation_info", None)
     llm_output = getattr(response, "llm_output", None)
     sources = [m for m in (meta, info, llm_output) if isinstance(m, Mapping)]
-    response_model = None
-    response_id = None
-    finish: list[str] = []
-    for source in sources:
-        if response_model is None:
-            value = source.get("model_name") or source.get("model")
-            if isinstance(value, str) and value:
-                response_model = value
-        if response_id is None:
-            value = source.get("id")
-            if isinstance(value, str) and value:
-                response_id = value
-        if not finish:
-            value = source.get("finish_reason") or source.get("stop_reason")
-            if isinstance(value, str) and value:
-                finish = [value]
+    response_model = kit.first_text(*sources, keys=("model_name", "model"))
+    response_id = kit.first_text(*sources, keys=("id",))
+    reason = kit.first_text(*sources, keys=("finish_reason", "stop_reason"))
+    finish = [reason] if reason else []
     if response_id is None:
         value = getattr(message, "id", None)
         # LangChain invents "run-…"/"lc_run-…" ids when the provider gave none.

@@ -178,19 +178,15 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
         **kwargs: Any,
     ) -> None:
         with kit.guard("langchain on_tool_start"):
+            # the allowed_tools policies first: a BLOCKED decision raises (raise_error)
             name = X.run_name(serialized, kwargs, "tool")
-            attrs: dict[str, Any] = {A.GEN_AI_TOOL_NAME: name, A.GEN_AI_TOOL_TYPE: "function"}
             call_id = kwargs.get("tool_call_id")
+            attrs = {A.GEN_AI_TOOL_TYPE: "function"}
             if isinstance(call_id, str) and call_id:
                 attrs[A.GEN_AI_TOOL_CALL_ID] = call_id
-            self._tree.start_step(
-                run_id,
-                parent_run_id,
-                f"{A.OP_EXECUTE_TOOL} {name}",
-                operation=A.OP_EXECUTE_TOOL,
-                attributes=attrs,
-                attribution=X.attribution(metadata, tags),
-            )
+            attribution = X.attribution(metadata, tags)
+            kit.start_tool(self._tree, run_id, parent_run_id, name, attributes=attrs,
+                           attribution=attribution)  # fmt: skip
 
     def on_tool_end(self, output: Any, *, run_id: UUID, **kwargs: Any) -> None:
         with kit.guard("langchain on_tool_end"):
