@@ -58,6 +58,7 @@ def content(ctx: DemoContext) -> None:
     # the demo promises no network: CrewAI's own telemetry stays off unless the user set it
     os.environ.setdefault("CREWAI_DISABLE_TELEMETRY", "true")
     os.environ.setdefault("CREWAI_DISABLE_VERSION_CHECK", "true")
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")  # chromadb, under CrewAI
     crewai_log = logging.getLogger("crewai")
     level = crewai_log.level
     crewai_log.setLevel(logging.ERROR)  # its approximate-token-count notice, once per call

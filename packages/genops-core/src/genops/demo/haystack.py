@@ -11,6 +11,8 @@ only when it runs.
 
 from __future__ import annotations
 
+import os
+
 import genops
 from genops.demo import DemoContext, Scenario
 
@@ -24,6 +26,9 @@ TEMPLATE = "Facts: {% for d in documents %}{{ d.content }} {% endfor %}Write a t
 
 
 def copywriting(ctx: DemoContext) -> None:
+    # the demo promises no network: Haystack's usage telemetry (PostHog) stays off unless
+    # the user set it (read when haystack is imported)
+    os.environ.setdefault("HAYSTACK_TELEMETRY_ENABLED", "False")
     from haystack import Document, Pipeline
     from haystack.components.builders import ChatPromptBuilder
     from haystack.components.generators.chat import OpenAIChatGenerator
