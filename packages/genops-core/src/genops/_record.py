@@ -19,7 +19,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from genops import attributes as A
 from genops import scrub
-from genops.decision import PolicyViolationError
+from genops.decision import PolicyDecision, PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
 from genops.price_estimate import is_estimate
 from genops.semconv import EVENT_OPERATION_DETAILS, cache_write_attribute
@@ -94,19 +94,24 @@ def unit_label_set(unit: GovernedUnit, response_model: str | None = None) -> Lab
     return rt.label_cache.get(key, build)
 
 
+def decision_event(d: PolicyDecision) -> dict[str, Any]:
+    """The attributes of one ``genops.policy.evaluated`` event (spec §8.1)."""
+    ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
+    if d.reason_code is not None:
+        ev[A.POLICY_REASON_CODE] = d.reason_code
+    if d.policy_name:
+        ev[A.POLICY_NAME] = d.policy_name
+    if d.reason:
+        ev[A.POLICY_REASON] = d.reason
+    return ev
+
+
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
     """One ``genops.policy.evaluated`` event per decision; the winner on the span."""
     span = unit.span
     evaluated = admission.decisions or (admission.decision,)
     for d in evaluated:
-        ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
-        if d.reason_code is not None:
-            ev[A.POLICY_REASON_CODE] = d.reason_code
-        if d.policy_name:
-            ev[A.POLICY_NAME] = d.policy_name
-        if d.reason:
-            ev[A.POLICY_REASON] = d.reason
-        span.add_event(A.EVENT_POLICY_EVALUATED, ev)
+        span.add_event(A.EVENT_POLICY_EVALUATED, decision_event(d))
     winner = admission.decision
     attrs: dict[str, Any] = {
         A.POLICY_RESULT: winner.result.value,

@@ -199,14 +199,7 @@ def post_execution_decision(unit: GovernedUnit, decision: PolicyDecision) -> Non
     ``genops.policy.result`` is not changed): the event, the decisions counter, the audit."""
     from genops import _record
 
-    event: dict[str, Any] = {A.POLICY_RESULT: decision.result.value}
-    if decision.reason_code is not None:
-        event[A.POLICY_REASON_CODE] = decision.reason_code
-    if decision.policy_name:
-        event[A.POLICY_NAME] = decision.policy_name
-    if decision.reason:
-        event[A.POLICY_REASON] = decision.reason
-    unit.span.add_event(A.EVENT_POLICY_EVALUATED, event)
+    unit.span.add_event(A.EVENT_POLICY_EVALUATED, _record.decision_event(decision))
     labels = _record.metric_labels(unit)
     unit.runtime.instruments.decisions.add(
         1,

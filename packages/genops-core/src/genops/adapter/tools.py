@@ -105,14 +105,7 @@ def start_tool(
     if not decisions:
         return node
     for d in decisions:
-        ev: dict[str, Any] = {A.POLICY_RESULT: d.result.value}
-        if d.reason_code is not None:
-            ev[A.POLICY_REASON_CODE] = d.reason_code
-        if d.policy_name:
-            ev[A.POLICY_NAME] = d.policy_name
-        if d.reason:
-            ev[A.POLICY_REASON] = d.reason
-        node.span.add_event(A.EVENT_POLICY_EVALUATED, ev)
+        node.span.add_event(A.EVENT_POLICY_EVALUATED, _record.decision_event(d))
     winner = most_severe(decisions)
     summary: dict[str, Any] = {A.POLICY_RESULT: winner.result.value}
     if winner.reason_code is not None:
