@@ -350,19 +350,20 @@ def metrics(
     if ins.latest is not None:
         _latest_metrics(unit, ins.latest, labels, usage, duration, exc)
     else:
+        sc = unit.span.get_span_context()  # the exemplars' span: this unit's
         if unit.cost_bearing or unit.provider_calls:
             dur_labels = (
                 labels if exc is None else label_set.with_label(A.ERROR_TYPE, error_type(exc))
             )
-            ins.duration.record(duration, dur_labels)
+            ins.duration.record(duration, dur_labels, sc)
             if unit.first_chunk_s is not None:
-                ins.time_to_first_chunk.record(unit.first_chunk_s, labels)
+                ins.time_to_first_chunk.record(unit.first_chunk_s, labels, sc)
         if usage is not None:
             ins.token_usage.record(
-                usage.input_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "input")
+                usage.input_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "input"), sc
             )
             ins.token_usage.record(
-                usage.output_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "output")
+                usage.output_tokens, label_set.with_label(A.GEN_AI_TOKEN_TYPE, "output"), sc
             )
     if cost is not None:
         # A known $0 (free model, zero tokens) is recorded too: the series exists from the
@@ -385,21 +386,22 @@ def _latest_metrics(
     tool / workflow durations, token counters by modality plus per-operation histograms."""
     dur_labels = labels if exc is None else {**labels, A.ERROR_TYPE: error_type(exc)}
     op = unit.gen_ai_operation
+    sc = unit.span.get_span_context()
     if unit.cost_bearing or unit.provider_calls:
         histogram = (
             latest.inference_duration
             if op in A.INFERENCE_OPERATIONS
             else unit.runtime.instruments.duration
         )
-        histogram.record(duration, dur_labels)
+        histogram.record(duration, dur_labels, sc)
         if unit.first_chunk_s is not None:
-            latest.time_to_first_chunk.record(unit.first_chunk_s, labels)
+            latest.time_to_first_chunk.record(unit.first_chunk_s, labels, sc)
     else:
         step_duration(unit.runtime, op, unit.extra_attributes, labels, duration, exc)
     if usage is None:
         return
-    latest.operation_input.record(usage.input_tokens, labels)
-    latest.operation_output.record(usage.output_tokens, labels)
+    latest.operation_input.record(usage.input_tokens, labels, sc)
+    latest.operation_output.record(usage.output_tokens, labels, sc)
     by_modality = {**labels, A.GEN_AI_TOKEN_MODALITY: A.TOKEN_MODALITY_UNKNOWN}
     for key, value in (
         ("input", usage.input_tokens),

@@ -23,7 +23,6 @@ from opentelemetry import metrics, trace
 from opentelemetry.metrics import (
     CallbackOptions,
     Counter,
-    Histogram,
     Meter,
     MeterProvider,
     ObservableGauge,
@@ -33,6 +32,7 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.trace import Tracer, TracerProvider
 
 from genops import attributes as A
+from genops._metric_batch import BatchedCounter, BatchedHistogram, MetricBatch
 from genops._version import __version__
 from genops.destinations import Reporting, exporter_names, local_store_path
 from genops.store.exporter import store_processor
@@ -215,39 +215,51 @@ def add_store(
     return processor
 
 
-def _duration_histogram(meter: Meter, name: str, description: str) -> Histogram:
-    return meter.create_histogram(
+def _duration_histogram(
+    meter: Meter, batch: MetricBatch, name: str, description: str
+) -> BatchedHistogram:
+    histogram = meter.create_histogram(
         name,
         unit="s",
         description=description,
         explicit_bucket_boundaries_advisory=list(A.DURATION_BUCKETS),
     )
+    return BatchedHistogram(histogram, batch)
 
 
-def _token_histogram(meter: Meter, name: str, description: str) -> Histogram:
-    return meter.create_histogram(
+def _token_histogram(
+    meter: Meter, batch: MetricBatch, name: str, description: str
+) -> BatchedHistogram:
+    histogram = meter.create_histogram(
         name,
         unit="{token}",
         description=description,
         explicit_bucket_boundaries_advisory=list(A.TOKEN_USAGE_BUCKETS),
     )
+    return BatchedHistogram(histogram, batch)
+
+
+def _counter(
+    meter: Meter, batch: MetricBatch, name: str, unit: str, description: str
+) -> BatchedCounter:
+    return BatchedCounter(meter.create_counter(name, unit=unit, description=description), batch)
 
 
 @dataclass(slots=True)
 class LatestInstruments:
     """The newest GenAI metrics (``OTEL_SEMCONV_STABILITY_OPT_IN=gen_ai_latest_experimental``)."""
 
-    inference_duration: Histogram
-    time_to_first_chunk: Histogram
-    usage: dict[str, Counter]  #: usage field (input, output, cache_read, ...) → counter
-    operation_input: Histogram
-    operation_output: Histogram
-    invoke_agent_duration: Histogram
-    execute_tool_duration: Histogram
-    invoke_workflow_duration: Histogram
+    inference_duration: BatchedHistogram
+    time_to_first_chunk: BatchedHistogram
+    usage: dict[str, BatchedCounter]  #: usage field (input, output, cache_read, ...) → counter
+    operation_input: BatchedHistogram
+    operation_output: BatchedHistogram
+    invoke_agent_duration: BatchedHistogram
+    execute_tool_duration: BatchedHistogram
+    invoke_workflow_duration: BatchedHistogram
 
     @classmethod
-    def create(cls, meter: Meter) -> LatestInstruments:
+    def create(cls, meter: Meter, batch: MetricBatch) -> LatestInstruments:
         counters = {
             "input": (A.METRIC_INFERENCE_USAGE_INPUT, "input (prompt) tokens, cached included"),
             "output": (A.METRIC_INFERENCE_USAGE_OUTPUT, "output tokens, reasoning included"),
@@ -257,31 +269,41 @@ class LatestInstruments:
         }
         return cls(
             inference_duration=_duration_histogram(
-                meter, A.METRIC_INFERENCE_DURATION, "GenAI inference operation duration."
+                meter, batch, A.METRIC_INFERENCE_DURATION, "GenAI inference operation duration."
             ),
             time_to_first_chunk=_duration_histogram(
                 meter,
+                batch,
                 A.METRIC_INFERENCE_TIME_TO_FIRST_CHUNK,
                 "Time to receive the first chunk of a streaming response.",
             ),
             usage={
-                key: meter.create_counter(name, unit="{token}", description=f"Number of {text}.")
+                key: _counter(meter, batch, name, "{token}", f"Number of {text}.")
                 for key, (name, text) in counters.items()
             },
             operation_input=_token_histogram(
-                meter, A.METRIC_INFERENCE_OPERATION_INPUT, "Input tokens per inference operation."
+                meter,
+                batch,
+                A.METRIC_INFERENCE_OPERATION_INPUT,
+                "Input tokens per inference operation.",
             ),
             operation_output=_token_histogram(
-                meter, A.METRIC_INFERENCE_OPERATION_OUTPUT, "Output tokens per inference operation."
+                meter,
+                batch,
+                A.METRIC_INFERENCE_OPERATION_OUTPUT,
+                "Output tokens per inference operation.",
             ),
             invoke_agent_duration=_duration_histogram(
-                meter, A.METRIC_INVOKE_AGENT_DURATION, "Duration of one agent invocation."
+                meter, batch, A.METRIC_INVOKE_AGENT_DURATION, "Duration of one agent invocation."
             ),
             execute_tool_duration=_duration_histogram(
-                meter, A.METRIC_EXECUTE_TOOL_DURATION, "Duration of one tool execution."
+                meter, batch, A.METRIC_EXECUTE_TOOL_DURATION, "Duration of one tool execution."
             ),
             invoke_workflow_duration=_duration_histogram(
-                meter, A.METRIC_INVOKE_WORKFLOW_DURATION, "Duration of one workflow invocation."
+                meter,
+                batch,
+                A.METRIC_INVOKE_WORKFLOW_DURATION,
+                "Duration of one workflow invocation.",
             ),
         )
 
@@ -323,16 +345,20 @@ class BudgetValues:
 
 @dataclass(slots=True)
 class Instruments:
-    """Every instrument genops records to, created once per runtime."""
+    """Every instrument genops records to, created once per runtime.
+
+    The call-path instruments are batched (:mod:`genops._metric_batch`): a record
+    queues, and the queue is recorded into the SDK when a reader collects.
+    """
 
     tracer: Tracer
-    token_usage: Histogram
-    duration: Histogram
-    time_to_first_chunk: Histogram
-    cost: Counter
-    cost_unknown: Counter
-    decisions: Counter
-    budget_alerts: Counter
+    token_usage: BatchedHistogram
+    duration: BatchedHistogram
+    time_to_first_chunk: BatchedHistogram
+    cost: BatchedCounter
+    cost_unknown: BatchedCounter
+    decisions: BatchedCounter
+    budget_alerts: BatchedCounter
     internal_errors: Counter
     budget_consumed: ObservableGauge
     budget_remaining: ObservableGauge
@@ -340,6 +366,8 @@ class Instruments:
     #: what the three budget gauges report (written by units, read at collection)
     budget_values: BudgetValues
     label_overflow: Counter
+    #: the queue of the batched instruments' records
+    batch: MetricBatch
     #: set when the newest GenAI names are opted in (they replace the v1.41 ones)
     latest: LatestInstruments | None = None
 
@@ -350,36 +378,40 @@ class Instruments:
         tracer = tracer_provider.get_tracer("genops", __version__, schema_url=SCHEMA_URL)
         meter = meter_provider.get_meter("genops", __version__, schema_url=SCHEMA_URL)
         budget_values = BudgetValues()
+        batch = MetricBatch(meter)
         return cls(
             tracer=tracer,
             token_usage=_token_histogram(
-                meter, A.METRIC_TOKEN_USAGE, "Number of input and output tokens used."
+                meter, batch, A.METRIC_TOKEN_USAGE, "Number of input and output tokens used."
             ),
             duration=_duration_histogram(
-                meter, A.METRIC_OPERATION_DURATION, "GenAI operation duration."
+                meter, batch, A.METRIC_OPERATION_DURATION, "GenAI operation duration."
             ),
             time_to_first_chunk=_duration_histogram(
                 meter,
+                batch,
                 A.METRIC_TIME_TO_FIRST_CHUNK,
                 "Time to receive the first chunk of a streaming response.",
             ),
-            cost=meter.create_counter(
-                A.METRIC_COST, unit="USD", description="Cost of AI workload units, in US dollars."
+            cost=_counter(
+                meter, batch, A.METRIC_COST, "USD", "Cost of AI workload units, in US dollars."
             ),
-            cost_unknown=meter.create_counter(
+            cost_unknown=_counter(
+                meter,
+                batch,
                 A.METRIC_COST_UNKNOWN,
-                unit="{unit}",
-                description="AI workload units whose cost is unknown (no price for the model).",
+                "{unit}",
+                "AI workload units whose cost is unknown (no price for the model).",
             ),
-            decisions=meter.create_counter(
+            decisions=_counter(
+                meter,
+                batch,
                 A.METRIC_POLICY_DECISIONS,
-                unit="{decision}",
-                description="Policy decisions by result and reason code.",
+                "{decision}",
+                "Policy decisions by result and reason code.",
             ),
-            budget_alerts=meter.create_counter(
-                A.METRIC_BUDGET_ALERTS,
-                unit="{alert}",
-                description="Budget alert thresholds crossed.",
+            budget_alerts=_counter(
+                meter, batch, A.METRIC_BUDGET_ALERTS, "{alert}", "Budget alert thresholds crossed."
             ),
             internal_errors=meter.create_counter(
                 A.METRIC_INTERNAL_ERRORS,
@@ -408,5 +440,6 @@ class Instruments:
                 unit="{value}",
                 description="Metric label values collapsed into the overflow value.",
             ),
-            latest=LatestInstruments.create(meter) if latest else None,
+            batch=batch,
+            latest=LatestInstruments.create(meter, batch) if latest else None,
         )
