@@ -128,7 +128,7 @@ def test_blocked_unit_raises_before_the_body_and_emits_only_the_decision(telemet
     assert [(p.attributes[A.POLICY_RESULT], p.value) for p in decisions] == [("BLOCKED", 1)]
 
 
-def test_most_severe_decision_wins_and_every_policy_is_an_event(telemetry, runtime):
+def test_most_severe_decision_wins_and_every_objection_is_an_event(telemetry, runtime):
     genops.register_policy("warn-all", lambda r: False, reason_code="x_warn", enforcement="WARNING")
     genops.register_policy("allow-all", lambda r: True)
     genops.register_policy(
@@ -140,10 +140,25 @@ def test_most_severe_decision_wins_and_every_policy_is_an_event(telemetry, runti
     assert info.value.result is DecisionResult.RATE_LIMITED
     span = telemetry.span("chat gpt-4o-mini")
     assert_compliant(span)
-    results = [e.attributes[A.POLICY_RESULT] for e in span.events]
-    assert results == ["WARNING", "ALLOWED", "RATE_LIMITED"]
+    results = [(e.attributes[A.POLICY_RESULT], e.attributes[A.POLICY_NAME]) for e in span.events]
+    assert results == [("WARNING", "warn-all"), ("RATE_LIMITED", "rate")]
     assert span.attributes[A.POLICY_RESULT] == "RATE_LIMITED"
     assert span.attributes[A.POLICY_NAME] == "rate"
+    # every evaluated policy is named on the span, the ones that allowed included
+    assert span.attributes[A.POLICY_EVALUATED_NAMES] == ("warn-all", "allow-all", "rate")
+    assert span.attributes[A.POLICY_EVALUATED_COUNT] == 3
+
+
+def test_a_unit_no_policy_objected_to_has_one_allowed_decision_event(telemetry, runtime):
+    genops.register_policy("allow-a", lambda r: True)
+    genops.register_policy("allow-b", lambda r: True)
+    with genops.governed("op", provider="openai", model="gpt-4o-mini") as unit:
+        unit.record_usage(input_tokens=1, output_tokens=1)
+    span = telemetry.span("chat gpt-4o-mini")
+    assert_compliant(span)
+    evaluated = [dict(e.attributes) for e in span.events if e.name == A.EVENT_POLICY_EVALUATED]
+    assert evaluated == [{A.POLICY_RESULT: "ALLOWED"}]
+    assert span.attributes[A.POLICY_EVALUATED_NAMES] == ("allow-a", "allow-b")
 
 
 def test_missing_attribution_is_a_warning_never_an_empty_attribute(telemetry, make_genops):

@@ -121,7 +121,8 @@ def test_allowed_unit_carries_reservation_budget_and_reconciliation(
     (reservation,) = events(span, A.EVENT_BUDGET_RESERVATION)
     assert reservation[A.BUDGET_REMAINING] == pytest.approx(0.8)
     (evaluated,) = events(span, A.EVENT_POLICY_EVALUATED)
-    assert evaluated == {A.POLICY_RESULT: "ALLOWED", A.POLICY_NAME: "team-budget"}
+    assert evaluated == {A.POLICY_RESULT: "ALLOWED"}
+    assert span.attributes[A.POLICY_EVALUATED_NAMES] == ("team-budget",)
     status = genops.budget_status("team-budget")
     assert (status.consumed, status.reserved) == pytest.approx((0.14, 0.0))
 

@@ -47,12 +47,22 @@ def outcome(telemetry: Telemetry) -> tuple[str, str | None, str | None]:
 
 
 def evaluated(telemetry: Telemetry) -> list[tuple[Any, ...]]:
+    """(policy, result, reason code) per evaluated policy, read off the last span: the
+    policies named in ``genops.policy.evaluated_names``, each with its decision event
+    when it objected — ALLOWED otherwise (a unit nobody objected to has one ALLOWED event)."""
     span = telemetry.spans()[-1]
+    events = [dict(e.attributes or {}) for e in span.events if e.name == A.EVENT_POLICY_EVALUATED]
+    objections = {e[A.POLICY_NAME]: e for e in events if e[A.POLICY_RESULT] != "ALLOWED"}
+    if not objections:
+        assert events == [{A.POLICY_RESULT: "ALLOWED"}]
+    names = (span.attributes or {}).get(A.POLICY_EVALUATED_NAMES, ())
+    assert set(objections) <= set(names)  # type: ignore[arg-type]
     return [
-        (e.attributes.get(A.POLICY_NAME), e.attributes[A.POLICY_RESULT],  # type: ignore[union-attr,index]
-         e.attributes.get(A.POLICY_REASON_CODE))  # type: ignore[union-attr]
-        for e in span.events if e.name == A.EVENT_POLICY_EVALUATED
-    ]  # fmt: skip
+        (name, objections[name][A.POLICY_RESULT], objections[name][A.POLICY_REASON_CODE])
+        if name in objections
+        else (name, "ALLOWED", None)
+        for name in names  # type: ignore[union-attr]
+    ]
 
 
 # (policy spec, violating call kwargs, complying call kwargs, reason code, blocked result)
@@ -173,7 +183,7 @@ def test_off_mode_is_not_evaluated(
         policy=doc({"name": "m", "type": "allowed_models", "models": ["x"], "enforcement": "OFF"})
     )
     run()
-    assert evaluated(telemetry) == [(None, "ALLOWED", None)]
+    assert evaluated(telemetry) == []  # one ALLOWED event, no policy named
 
 
 def test_defaults_enforcement_applies_and_policy_overrides(
@@ -193,7 +203,7 @@ def test_defaults_enforcement_applies_and_policy_overrides(
         run(max_output_tokens=11)
 
 
-def test_most_severe_wins_and_every_policy_is_an_event(
+def test_most_severe_wins_and_every_policy_is_named(
     make_genops: Callable[..., genops.GenOps], telemetry: Telemetry
 ) -> None:
     make_genops(

@@ -106,18 +106,35 @@ def decision_event(d: PolicyDecision) -> dict[str, Any]:
     return ev
 
 
+#: the decision event of a unit no policy objected to (built once)
+_ALLOWED_EVENT = {A.POLICY_RESULT: "ALLOWED"}
+
+
 def decisions(unit: GovernedUnit, admission: Admission) -> None:
-    """One ``genops.policy.evaluated`` event per decision; the winner on the span."""
+    """The unit's enforcement decision(s) as ``genops.policy.evaluated`` events, the
+    winner on the span.
+
+    One event per policy that objected (WARNING / BLOCKED / RATE_LIMITED: each is an
+    enforcement decision with its reason code and policy), or — when none objected —
+    one ALLOWED event for the unit. The policies that were evaluated are on the span:
+    ``genops.policy.evaluated_count`` and ``genops.policy.evaluated_names``.
+    """
     span = unit.span
     evaluated = admission.decisions or (admission.decision,)
-    for d in evaluated:
-        span.add_event(A.EVENT_POLICY_EVALUATED, decision_event(d))
+    violations = [d for d in evaluated if d.reason_code is not None]
     winner = admission.decision
+    if not violations:
+        span.add_event(A.EVENT_POLICY_EVALUATED, _ALLOWED_EVENT)
+    for d in violations:
+        span.add_event(A.EVENT_POLICY_EVALUATED, decision_event(d))
     attrs: dict[str, Any] = {
         A.POLICY_RESULT: winner.result.value,
         A.POLICY_TIMESTAMP: winner.timestamp_ms or int(time.time() * 1000),
         A.POLICY_EVALUATED_COUNT: len(admission.decisions),
     }
+    names = [d.policy_name for d in admission.decisions if d.policy_name]
+    if names:
+        attrs[A.POLICY_EVALUATED_NAMES] = names
     if winner.reason_code is not None:
         attrs[A.POLICY_REASON_CODE] = winner.reason_code
     if winner.policy_name:
@@ -125,26 +142,25 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
     if winner.reason:
         attrs[A.POLICY_REASON] = winner.reason
     span.set_attributes(attrs)
-    # One point per policy that objected (WARNING / BLOCKED / RATE_LIMITED, with its
-    # reason code and policy): "who was warned/blocked, by which rule"; a unit no policy
-    # objected to counts once as ALLOWED, so blocked / all is the blocked rate.
-    violations = [d for d in evaluated if d.reason_code is not None]
+    # One point per policy that objected (with its reason code and policy): "who was
+    # warned/blocked, by which rule"; a unit no policy objected to counts once as
+    # ALLOWED, so blocked / all is the blocked rate.
     label_set = unit_label_set(unit)
-    labels = label_set.labels
     counter = unit.runtime.instruments.decisions
     if not violations:
         counter.add(1, label_set.with_label(A.POLICY_RESULT, winner.result.value))
-    else:
-        for d in violations:
-            counter.add(
-                1,
-                {
-                    **labels,
-                    A.POLICY_RESULT: d.result.value,
-                    A.POLICY_REASON_CODE: d.reason_code,
-                    **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
-                },
-            )
+        return
+    labels = label_set.labels
+    for d in violations:
+        counter.add(
+            1,
+            {
+                **labels,
+                A.POLICY_RESULT: d.result.value,
+                A.POLICY_REASON_CODE: d.reason_code,
+                **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
+            },
+        )
 
 
 def reservation(unit: GovernedUnit, admission: Admission) -> None:

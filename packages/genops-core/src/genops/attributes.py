@@ -146,6 +146,8 @@ ERROR_PLACE: Final = "genops.error.place"
 #: prefix of the attribution keys in baggage
 BAGGAGE_PREFIX: Final = "genops."
 POLICY_EVALUATED_COUNT: Final = "genops.policy.evaluated_count"
+#: the names of the policies that decided the unit, in evaluation order (genops extension)
+POLICY_EVALUATED_NAMES: Final = "genops.policy.evaluated_names"
 #: where a unit's SLA boundary came from (genops extension): "unit", "context" or "policy"
 SLA_SOURCE: Final = "genops.sla.source"
 #: label of genops.policy.reloads: "applied", "unchanged" or "error"
