@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+import time
 
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
@@ -65,6 +66,18 @@ def test_the_queue_stays_bounded_without_any_collection():
         assert len(batch) < MetricBatch.LIMIT
     [h] = _points(reader)["h"]
     assert h.count == MetricBatch.LIMIT * 2 + 5
+
+
+def test_a_background_thread_records_a_full_batch_between_collections():
+    reader, batch, _, counter = _batched()
+    for _ in range(MetricBatch.WAKE_AT):
+        counter.add(1, {"k": "v"})
+    deadline = time.monotonic() + 10
+    while len(batch) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(batch) == 0  # recorded without any collection or call doing it
+    assert any(t.name == "genops-metric-batch" for t in threading.enumerate())
+    assert _points(reader)["c"][0].value == MetricBatch.WAKE_AT
 
 
 def test_concurrent_records_and_collections_lose_nothing():

@@ -9,8 +9,10 @@ a microsecond) and the batch is recorded into the SDK instruments
   ``InMemoryMetricReader.get_metrics_data()``, shutdown): an observable instrument's
   callback drains the batch first, so every collection includes every record made
   before it;
-- on the call that fills it to :attr:`MetricBatch.LIMIT` (the queue stays bounded when
-  no reader ever collects).
+- by a background thread once :attr:`MetricBatch.WAKE_AT` records are waiting (a
+  busy service between two collections: the calls only append);
+- on the call that fills it to :attr:`MetricBatch.LIMIT`, should the background thread
+  fall behind (the queue stays bounded).
 
 Histogram values are recorded one by one in a context holding the span context of
 the unit they measure (or the one current at the call; the context, not the span:
@@ -53,12 +55,16 @@ _NO_SPAN: Context = trace.set_span_in_context(trace.INVALID_SPAN, Context())
 class MetricBatch:
     """The queue of pending metric records of one runtime (thread-safe: a deque)."""
 
+    #: records waiting that wake the background recorder
+    WAKE_AT = 512
     #: records held at most; the call that reaches it records the batch itself
-    LIMIT = 2048
+    LIMIT = 8192
 
     def __init__(self, meter: Meter) -> None:
         self._pending: deque[_Record] = deque()
         self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._worker: threading.Thread | None = None
         # Collected like any observable instrument: its callback records the queue and
         # reports nothing (an instrument without points is not exported).
         meter.create_observable_gauge(
@@ -81,15 +87,32 @@ class MetricBatch:
         if span_context is None:
             span_context = trace.get_current_span().get_span_context()
         pending.append((record, value, labels, span_context, False))
-        if len(pending) >= self.LIMIT:
-            self.flush()
+        if len(pending) >= self.WAKE_AT:
+            self._full()
 
     def put_sum(self, add: Callable[..., None], value: float, labels: Mapping[str, Any]) -> None:
         """Queue one counter increment (summed with others of the same label set)."""
         pending = self._pending
         pending.append((add, value, labels, None, True))
-        if len(pending) >= self.LIMIT:
+        if len(pending) >= self.WAKE_AT:
+            self._full()
+
+    def _full(self) -> None:
+        if len(self._pending) >= self.LIMIT:  # the recorder fell behind: record here
             self.flush()
+            return
+        worker = self._worker
+        if worker is None or not worker.is_alive():
+            with self._lock:
+                if self._worker is None or not self._worker.is_alive():
+                    self._worker = threading.Thread(
+                        target=_record_when_woken,
+                        args=(weakref.ref(self), self._wanted),
+                        name="genops-metric-batch",
+                        daemon=True,
+                    )
+                    self._worker.start()
+        self._wanted.set()
 
     def flush(self) -> None:
         """Record every queued value into its SDK instrument (in queue order)."""
@@ -122,7 +145,11 @@ class MetricBatch:
                 fn(total, labels, _NO_SPAN)
 
     def clear(self) -> None:
+        """Drop every queued record (a forked child: they are its parent's)."""
         self._pending.clear()
+        self._lock = threading.Lock()
+        self._wanted = threading.Event()
+        self._worker = None
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -164,6 +191,23 @@ class BatchedCounter:
 
     def add(self, amount: float, attributes: Mapping[str, Any]) -> None:
         self._batch.put_sum(self._add, amount, attributes)
+
+
+def _record_when_woken(ref: weakref.ref[MetricBatch], wanted: threading.Event) -> None:
+    """The background recorder: flush whenever woken, until the batch is gone."""
+    while True:
+        wanted.wait(timeout=60.0)
+        wanted.clear()
+        batch = ref()
+        if batch is None:
+            return
+        try:
+            batch.flush()
+        except Exception as exc:  # counted and logged once; the next wake starts anew
+            from genops import _safety
+
+            _safety.report(exc, "batched metrics")
+        del batch
 
 
 def _clear_after_fork() -> None:
