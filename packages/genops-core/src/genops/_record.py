@@ -110,9 +110,9 @@ def decision_event(d: PolicyDecision) -> dict[str, Any]:
 _ALLOWED_EVENT = {A.POLICY_RESULT: "ALLOWED"}
 
 
-def decisions(unit: GovernedUnit, admission: Admission) -> None:
-    """The unit's enforcement decision(s) as ``genops.policy.evaluated`` events, the
-    winner on the span.
+def decisions(unit: GovernedUnit, admission: Admission) -> dict[str, Any]:
+    """The unit's enforcement decision(s) as ``genops.policy.evaluated`` events; returns
+    the winner's span attributes (the caller sets them with the next ones, in one call).
 
     One event per policy that objected (WARNING / BLOCKED / RATE_LIMITED: each is an
     enforcement decision with its reason code and policy), or — when none objected —
@@ -141,7 +141,6 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
         attrs[A.POLICY_NAME] = winner.policy_name
     if winner.reason:
         attrs[A.POLICY_REASON] = winner.reason
-    span.set_attributes(attrs)
     # One point per policy that objected (with its reason code and policy): "who was
     # warned/blocked, by which rule"; a unit no policy objected to counts once as
     # ALLOWED, so blocked / all is the blocked rate.
@@ -149,7 +148,7 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
     counter = unit.runtime.instruments.decisions
     if not violations:
         counter.add(1, label_set.with_label(A.POLICY_RESULT, winner.result.value))
-        return
+        return attrs
     labels = label_set.labels
     for d in violations:
         counter.add(
@@ -161,16 +160,18 @@ def decisions(unit: GovernedUnit, admission: Admission) -> None:
                 **({A.POLICY_NAME: d.policy_name} if d.policy_name else {}),
             },
         )
+    return attrs
 
 
-def reservation(unit: GovernedUnit, admission: Admission) -> None:
-    """The reservation attributes and the ``genops.budget.reservation`` event."""
+def reservation(unit: GovernedUnit, admission: Admission, decided: Mapping[str, Any]) -> None:
+    """The reservation attributes (set with the decision's, ``decided``, in one call) and
+    the ``genops.budget.reservation`` event."""
     span = unit.span
     ev: dict[str, Any] = {
         A.ACCOUNTING_RESERVED: admission.reserved,
         A.ACCOUNTING_UNIT: admission.unit,
     }
-    span.set_attributes(dict(ev))
+    span.set_attributes({**decided, **ev})
     if admission.budget is not None:
         # (the span's genops.budget.* attributes are written once, by reconciliation:
         # only their final values are exported)
@@ -181,17 +182,13 @@ def reservation(unit: GovernedUnit, admission: Admission) -> None:
     budget_gauges(unit, admission.budgets)
 
 
-def budget(span: Span, state: BudgetState) -> None:
-    """The ``genops.budget.*`` attributes of the budget the unit counts against."""
-    span.set_attributes(
-        {
-            A.BUDGET_NAME: state.name,
-            A.BUDGET_ALLOCATED: state.allocated,
-            A.BUDGET_CONSUMED: state.consumed,
-            A.BUDGET_REMAINING: state.remaining,
-            A.BUDGET_PERIOD: state.period,
-        }
-    )
+def budget(attrs: dict[str, Any], state: BudgetState) -> None:
+    """Add the ``genops.budget.*`` attributes of the budget the unit counts against."""
+    attrs[A.BUDGET_NAME] = state.name
+    attrs[A.BUDGET_ALLOCATED] = state.allocated
+    attrs[A.BUDGET_CONSUMED] = state.consumed
+    attrs[A.BUDGET_REMAINING] = state.remaining
+    attrs[A.BUDGET_PERIOD] = state.period
 
 
 def budget_gauges(unit: GovernedUnit, states: Sequence[BudgetState]) -> None:
@@ -242,9 +239,9 @@ def outcome(
     cost: Decimal | None,
     price_source: str | None,
     price_version: str | None,
+    attrs: dict[str, Any],
 ) -> None:
-    """Response model, token usage, time to first chunk and cost on the span."""
-    attrs: dict[str, Any] = {}
+    """Add the response model, token usage, time to first chunk and cost attributes."""
     if unit.response_model:
         attrs[A.GEN_AI_RESPONSE_MODEL] = unit.response_model
     if usage is not None:
@@ -276,7 +273,6 @@ def outcome(
                 attrs[A.COST_ESTIMATED] = True
     elif unit.cost_bearing:
         attrs[A.COST_UNKNOWN] = True
-    unit.span.set_attributes(attrs)
     # (no genops.cost.calculated event: it is OPTIONAL (spec §8.4) and would repeat the
     # genops.cost.* attributes above on every unit)
 
@@ -287,8 +283,9 @@ def reconciliation(
     settlement: Settlement | None,
     actual: float,
     incomplete: bool,
-) -> None:
-    """``genops.accounting.actual`` and the ``genops.budget.reconciliation`` event."""
+) -> dict[str, Any]:
+    """The ``genops.budget.reconciliation`` event; returns the span attributes
+    (``genops.accounting.actual``, delta, budget) for the caller to set in one call."""
     span = unit.span
     delta = actual - admission.reserved
     ev: dict[str, Any] = {
@@ -300,15 +297,15 @@ def reconciliation(
     if incomplete:
         ev[A.ACCOUNTING_INCOMPLETE] = True
     attrs = {k: v for k, v in ev.items() if k not in (A.ACCOUNTING_RESERVED, A.ACCOUNTING_UNIT)}
-    span.set_attributes(attrs)
     state = settlement.budget if settlement and settlement.budget else admission.budget
     if state is not None:
         ev[A.BUDGET_NAME] = state.name
-        budget(span, state)
+        budget(attrs, state)
     span.add_event(A.EVENT_BUDGET_RECONCILIATION, ev)
     if settlement is not None:
         alerts(unit, settlement.alerts)
         budget_gauges(unit, settlement.budgets)
+    return attrs
 
 
 def error(

@@ -247,6 +247,7 @@ class GovernedUnit:
         rt = self._rt
         self._state = 1
         self._t0 = time.perf_counter()
+        decided: dict[str, Any] = {}
         try:
             attribution = self._resolve_attribution()
             self.attribution = attribution
@@ -275,7 +276,7 @@ class GovernedUnit:
             admission = engine.admit(request)
             self.admission = admission
             self.sla = _sla.resolve(self._sla_own, engine, request)
-            _record.decisions(self, admission)
+            decided = _record.decisions(self, admission)
         except Exception as exc:
             # Instrumentation failure before execution: never block the app for our bug.
             _safety.report(exc, "governed unit start")
@@ -286,12 +287,12 @@ class GovernedUnit:
             self._state = 2
             error = PolicyViolationError(admission.decision, operation_name=self.operation_name)
             with _safety.guard("governed unit block"):
-                self.span.set_attribute(A.ERROR_TYPE, error_type(error))
+                self.span.set_attributes({**decided, A.ERROR_TYPE: error_type(error)})
                 self.span.set_status(Status(StatusCode.ERROR, str(error)))
                 self.span.end()
             raise error
         with _safety.guard("governed unit reservation"):
-            _record.reservation(self, admission)
+            _record.reservation(self, admission, decided)
         if activate:
             self.activate()
         return self
@@ -560,8 +561,9 @@ class GovernedUnit:
                 settlement = engine.settle(admission, cost_usd=cost, usage=usage)
         except Exception as exc:
             _safety.report(exc, "budget reconciliation")
-        _record.reconciliation(self, admission, settlement, actual, incomplete)
-        _record.outcome(self, usage, cost, price_source, price_version)
+        attrs = _record.reconciliation(self, admission, settlement, actual, incomplete)
+        _record.outcome(self, usage, cost, price_source, price_version, attrs)
+        self.span.set_attributes(attrs)
         if error is not None:
             _record.error(self.span, error, redact=self.redact)
         estimated = price_estimate.is_estimate(price_source)
