@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -113,3 +114,33 @@ def test_a_module_that_fails_to_import_fires_nothing(modules: Path) -> None:
     assert seen == []
     cancel()
     assert _imports.watched() == []
+
+
+#: what `genops.init(instrument=True)` must not import in an app that imports nothing
+#: else (each costs tens of ms to seconds: issue 18's start-up target); `import genops`
+#: not even pydantic or importlib.metadata (init's background price load and the OTel
+#: SDK's resource detection use them)
+HEAVY = (
+    "yaml", "wrapt", "openai", "anthropic", "botocore", "langchain_core", "llama_index",
+    "haystack", "crewai", "litellm", "google.genai",
+)  # fmt: skip
+HEAVY_AT_IMPORT = (*HEAVY, "pydantic", "importlib.metadata")
+
+
+def test_import_and_init_load_no_framework_no_sdk_and_no_heavy_helper() -> None:
+    code = (
+        "import sys, genops\n"
+        "after_import = sorted(m for m in HEAVY_AT_IMPORT if m in sys.modules)\n"
+        "genops.init(service_name='s', local_store=False, exporter='none',"
+        " metrics_exporter='none', instrument=True)\n"
+        "after_init = sorted(m for m in HEAVY if m in sys.modules)\n"
+        "print(after_import, after_init)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", f"HEAVY = {HEAVY!r}\nHEAVY_AT_IMPORT = {HEAVY_AT_IMPORT!r}\n{code}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "[] []", out.stdout + out.stderr

@@ -29,7 +29,7 @@ POLICY = {
         {
             "name": "team-monthly",
             "type": "budget",
-            "limit": 1e9,
+            "limit": 1e6,
             "window": "monthly",
             "per": "team",
         },

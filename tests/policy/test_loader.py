@@ -171,6 +171,8 @@ BUDGET = {"name": "b", "type": "budget", "limit": 10}
         (doc({**BUDGET, "unit": "EUR"}), "policies[0] 'b' (budget)", "unit", ["USD", "tokens"]),
         (doc({**BUDGET, "unit": "tokens", "limit": 10.5}), "policies[0] 'b' (budget)", None,
          ["whole-number"]),
+        (doc({**BUDGET, "limit": 1e7}), "policies[0] 'b' (budget)", None,
+         ["above the largest budget", "9007199.254740991 USD"]),
         (doc({**BUDGET, "alert_at": [0.5, -1]}), "policies[0] 'b' (budget)", "alert_at[1]",
          ["greater than 0"]),
         (doc(defaults={"on_unknown_price": "guess"}), None, "defaults.on_unknown_price",

@@ -36,7 +36,6 @@ its spans keep their usage.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import logging
 import re
 import threading
@@ -85,6 +84,8 @@ def _major(version: str) -> int:
 def detect() -> tuple[str, ...]:
     """The installed GenAI telemetry that emits usage-bearing spans of its own, as
     ``"name version"`` (package metadata, read once per process)."""
+    import importlib.metadata  # (not on the `import genops` path)
+
     found: list[str] = []
     for name, minimum in _SELF_TRACING.items():
         try:

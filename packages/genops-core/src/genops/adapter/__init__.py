@@ -29,6 +29,8 @@ error isolation            :func:`guard`, :func:`report`, :func:`safe_call`,
 =========================  ====================================================
 """
 
+from typing import TYPE_CHECKING, Any
+
 from genops._record import error_type
 from genops._safety import guard, report, safe_call, should_raise
 from genops.adapter.lazy import Deferred, when_imported
@@ -41,16 +43,31 @@ from genops.adapter.params import (
     first_text,
 )
 from genops.adapter.payload import input_token_bound, payload_texts, redact_payload
-from genops.adapter.streams import (
-    AsyncStreamProxy,
-    StreamFinalizer,
-    StreamRecorder,
-    SyncStreamProxy,
-)
 from genops.adapter.tools import check_tool, start_tool
 from genops.adapter.tree import DEFAULT_MAX_OPEN_RUNS, Node, RunEvicted, RunTree, record_error
 from genops.claims import Claim, Handoff, current_claim, handoff
 from genops.lifecycle import ROLE_CALL, ROLE_ROLLUP
+
+if TYPE_CHECKING:
+    from genops.adapter.streams import (
+        AsyncStreamProxy,
+        StreamFinalizer,
+        StreamRecorder,
+        SyncStreamProxy,
+    )
+
+#: names imported on first use: the stream proxies need wrapt, which ``import genops``
+#: (through ``genops.check_tool``) should not pay for
+_STREAMS = frozenset({"AsyncStreamProxy", "StreamFinalizer", "StreamRecorder", "SyncStreamProxy"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _STREAMS:
+        from genops.adapter import streams
+
+        return getattr(streams, name)
+    raise AttributeError(f"module 'genops.adapter' has no attribute {name!r}")
+
 
 __all__ = [
     "ATTRIBUTION_PREFIX",

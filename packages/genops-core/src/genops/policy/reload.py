@@ -44,13 +44,14 @@ from typing import TYPE_CHECKING, Any
 from genops import _safety
 from genops import attributes as A
 from genops._version import __version__
-from genops.policy import loader
 from genops.policy.base import Enforcement, Policy
 from genops.policy.engine import ATTRIBUTION_POLICY, AttributionRequired, Engine
 from genops.policy.errors import PolicyConfigError
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
+
+    from genops.policy import loader
 
 log = logging.getLogger("genops")
 
@@ -134,6 +135,8 @@ class PolicyReloader:
         #: ``init(on_unknown_price=)``: applied to every reloaded document, as at start
         self.on_unknown_price = on_unknown_price
         self.interval = interval
+        from genops.policy import loader  # (pydantic + YAML: off the `import genops` path)
+
         self._lock = threading.Lock()
         self._signature = _signature(path)
         text = self._read()
@@ -207,6 +210,8 @@ class PolicyReloader:
 
     def reload(self) -> PolicyReload:
         """Read and validate the file; swap the policies if it changed (one at a time)."""
+        from genops.policy import loader
+
         with self._lock:
             self._signature = _signature(self.path)
             text = self._read()

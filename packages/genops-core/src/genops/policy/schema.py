@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from genops.ledger.base import MAX_AMOUNT, NANOS
 from genops.policy.budget import BUDGET_UNITS, ON_LEDGER_ERROR
 from genops.policy.detectors import DETECTOR_NAMES
 from genops.policy.rules import CONTENT_ACTIONS, ON_UNKNOWN_PRICE, SCOPE_FIELDS
@@ -168,6 +169,15 @@ class BudgetSpec(_Common):
     def _whole_tokens(self) -> BudgetSpec:
         if self.unit == "tokens" and self.limit != self.limit.to_integral_value():
             raise ValueError("a tokens budget needs a whole-number limit")
+        # Ledgers count in whole nano-dollars (tokens) up to MAX_AMOUNT, exact on every
+        # backend: a larger limit would be clamped, so its remaining amounts would be wrong.
+        scale = NANOS if self.unit == "USD" else 1
+        if self.limit * scale > MAX_AMOUNT:
+            largest = Decimal(MAX_AMOUNT) / scale
+            raise ValueError(
+                f"limit {self.limit} {self.unit} is above the largest budget the ledgers hold"
+                f" exactly ({largest:f} {self.unit})"
+            )
         return self
 
 
