@@ -35,7 +35,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
-from genops import _record, _safety, price_estimate
+from genops import _record, _safety, _unit_metrics, price_estimate
 from genops import attributes as A
 from genops import sla as _sla
 from genops._record import UNATTRIBUTED, error_type
@@ -567,7 +567,7 @@ class GovernedUnit:
         if error is not None:
             _record.error(self.span, error, redact=self.redact)
         estimated = price_estimate.is_estimate(price_source)
-        _record.metrics(self, usage, cost, duration, error, estimated=estimated)
+        _unit_metrics.record(self, usage, cost, duration, error, estimated=estimated)
         if self.sla is not None:
             with _safety.guard("sla"):
                 _sla.record(self, self.sla, duration)

@@ -46,7 +46,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind
 
-from genops import _record, _safety
+from genops import _record, _safety, _unit_metrics
 from genops import attributes as A
 from genops.attribution import Attribution, resolve_attribution
 from genops.claims import Claim, current_claim
@@ -413,7 +413,7 @@ class RunTree:
             if node.timing is not None:
                 started, operation, attrs, labels = node.timing
                 duration = time.perf_counter() - started
-                _record.step_duration(self.runtime, operation, attrs, labels, duration, error)
+                _unit_metrics.step_duration(self.runtime, operation, attrs, labels, duration, error)
         except Exception as exc:
             _safety.report(exc, "run tree end")
         node.span.end()
