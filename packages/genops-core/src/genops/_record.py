@@ -126,20 +126,12 @@ def decisions(unit: GovernedUnit, admission: Admission) -> dict[str, Any]:
         span.add_event(A.EVENT_POLICY_EVALUATED, _ALLOWED_EVENT)
     for d in violations:
         span.add_event(A.EVENT_POLICY_EVALUATED, decision_event(d))
-    attrs: dict[str, Any] = {
-        A.POLICY_RESULT: winner.result.value,
-        A.POLICY_TIMESTAMP: winner.timestamp_ms or int(time.time() * 1000),
-        A.POLICY_EVALUATED_COUNT: len(admission.decisions),
-    }
+    attrs = decision_event(winner)  # the winner's result, reason code, name, reason
+    attrs[A.POLICY_TIMESTAMP] = winner.timestamp_ms or int(time.time() * 1000)
+    attrs[A.POLICY_EVALUATED_COUNT] = len(admission.decisions)
     names = [d.policy_name for d in admission.decisions if d.policy_name]
     if names:
         attrs[A.POLICY_EVALUATED_NAMES] = names
-    if winner.reason_code is not None:
-        attrs[A.POLICY_REASON_CODE] = winner.reason_code
-    if winner.policy_name:
-        attrs[A.POLICY_NAME] = winner.policy_name
-    if winner.reason:
-        attrs[A.POLICY_REASON] = winner.reason
     # One point per policy that objected (with its reason code and policy): "who was
     # warned/blocked, by which rule"; a unit no policy objected to counts once as
     # ALLOWED, so blocked / all is the blocked rate.
