@@ -290,3 +290,33 @@ def test_guard_and_safe_call_never_swallow_a_policy_decision() -> None:
             blocked()
         with pytest.raises(genops.PolicyViolationError):
             kit.safe_call("a decision", blocked)
+
+
+def test_a_step_found_to_be_an_agent_is_promoted_once(telemetry, make_genops, monkeypatch):
+    monkeypatch.setenv(A.ENV_SEMCONV_OPT_IN, "gen_ai_latest_experimental")
+    make_genops()
+    tree = RunTree()
+    tree.start_step("root", None, "invoke_workflow research", operation=A.OP_INVOKE_WORKFLOW,
+                    attributes={A.GEN_AI_WORKFLOW_NAME: "research"})  # fmt: skip
+    assert tree.promote_to_agent("root") == "research"
+    assert tree.promote_to_agent("root") is None  # once: already an agent
+    assert tree.promote_to_agent("unknown") is None
+    tree.start_call("llm", "root", operation_name="fw.chat", provider="openai", model="gpt-4o-mini")
+    assert tree.promote_to_agent("llm") is None  # a governed call never becomes an agent
+    assert tree.get("llm").agent == "research"  # started after the promotion: inherits it
+    tree.end("llm")
+    tree.end("root")
+    span = telemetry.span("invoke_agent research")
+    assert span.attributes[A.GEN_AI_OPERATION_NAME] == A.OP_INVOKE_AGENT
+    assert span.attributes[A.GEN_AI_AGENT_NAME] == "research"
+    metrics = telemetry.metrics()
+    [agent] = metrics[A.METRIC_INVOKE_AGENT_DURATION]  # the duration is the agent's
+    assert agent.attributes[A.GEN_AI_AGENT_NAME] == "research"
+    assert A.METRIC_INVOKE_WORKFLOW_DURATION not in metrics
+
+
+def test_endpoint_keys_find_the_url_a_model_was_built_with():
+    assert kit.first_text({"openai_api_base": "https://gw.corp/v1"}, keys=kit.ENDPOINT_KEYS) == (
+        "https://gw.corp/v1"
+    )
+    assert kit.first_text({"model": "x", "base_url": ""}, keys=kit.ENDPOINT_KEYS) is None

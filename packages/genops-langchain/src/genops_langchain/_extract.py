@@ -26,8 +26,6 @@ LC_AGENT_METADATA_KEY = "lc_agent_name"
 #: LangChain ``ls_provider`` values → OpenTelemetry ``gen_ai.provider.name`` values
 #: (core's table, :data:`genops.providers.PROVIDER_ALIASES`).
 PROVIDERS: Mapping[str, str] = PROVIDER_ALIASES
-#: Constructor arguments of LangChain chat models that name their endpoint.
-_BASE_URL_KWARGS = ("openai_api_base", "base_url", "anthropic_api_url", "azure_endpoint")
 
 _MODEL_PARAMS = (*kit.MODEL_KEYS, "_type")
 
@@ -43,13 +41,7 @@ def provider(metadata: Mapping[str, Any] | None) -> str | None:
 def base_url(serialized: Mapping[str, Any] | None) -> str | None:
     """The endpoint a chat model was constructed with (``base_url=``…), if serialized."""
     kwargs = serialized.get("kwargs") if serialized else None
-    if not isinstance(kwargs, Mapping):
-        return None
-    for key in _BASE_URL_KWARGS:
-        value = kwargs.get(key)
-        if isinstance(value, str) and value:
-            return value
-    return None
+    return kit.first_text(kwargs, keys=kit.ENDPOINT_KEYS) if isinstance(kwargs, Mapping) else None
 
 
 def model(metadata: Mapping[str, Any] | None, params: Mapping[str, Any] | None) -> str | None:

@@ -150,20 +150,9 @@ class GenOpsCallbackHandler(BaseCallbackHandler):
         self._end(run_id, error, "on_chain_error")
 
     def on_agent_action(self, action: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        """A chain that reports agent actions is an agent: rename its span once."""
+        """A chain that reports agent actions is an agent: its span becomes one, once."""
         with kit.guard("langchain on_agent_action"):
-            node = self._tree.get(run_id)
-            if node is None or node.agent is not None or not node.owned:
-                return
-            name = getattr(node.span, "name", None) or "agent"
-            if name.startswith(f"{A.OP_INVOKE_WORKFLOW} "):
-                name = name[len(A.OP_INVOKE_WORKFLOW) + 1 :]
-            node.agent = name
-            self._tree.rename(
-                run_id,
-                f"{A.OP_INVOKE_AGENT} {name}",
-                {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT, A.GEN_AI_AGENT_NAME: name},
-            )
+            self._tree.promote_to_agent(run_id)
 
     # ------------------------------------------------------------------ tools and retrievers
     def on_tool_start(

@@ -19,7 +19,8 @@ request text               :func:`payload_texts`, :func:`redact_payload` — eve
                            :func:`input_token_bound` — the reservation's bound
 request parameters         :func:`first_text`, :func:`first_count`,
                            :data:`MODEL_KEYS`, :data:`MAX_OUTPUT_TOKEN_KEYS`,
-                           :func:`attribution_from` (``genops_`` metadata/tags)
+                           :data:`ENDPOINT_KEYS`, :func:`attribution_from`
+                           (``genops_`` metadata/tags)
 enable on first import     :func:`when_imported` — an adapter of a heavy framework
                            waits for the framework's import
 tool policies              :func:`start_tool`, :func:`check_tool` — the
@@ -36,6 +37,7 @@ from genops._safety import guard, report, safe_call, should_raise
 from genops.adapter.lazy import Deferred, when_imported
 from genops.adapter.params import (
     ATTRIBUTION_PREFIX,
+    ENDPOINT_KEYS,
     MAX_OUTPUT_TOKEN_KEYS,
     MODEL_KEYS,
     attribution_from,
@@ -72,6 +74,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "ATTRIBUTION_PREFIX",
     "DEFAULT_MAX_OPEN_RUNS",
+    "ENDPOINT_KEYS",
     "MAX_OUTPUT_TOKEN_KEYS",
     "MODEL_KEYS",
     "ROLE_CALL",

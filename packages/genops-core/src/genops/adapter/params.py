@@ -28,6 +28,15 @@ MAX_OUTPUT_TOKEN_KEYS: Final = (
     "max_new_tokens",
     "num_predict",
 )
+#: Parameter names that carry the endpoint a client or model was built with.
+ENDPOINT_KEYS: Final = (
+    "base_url",
+    "api_base",
+    "openai_api_base",
+    "anthropic_api_url",
+    "azure_endpoint",
+    "api_base_url",
+)
 #: The prefix of attribution keys in framework metadata and tags (``genops_team``).
 ATTRIBUTION_PREFIX: Final = "genops_"
 

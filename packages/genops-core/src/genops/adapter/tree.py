@@ -359,6 +359,34 @@ class RunTree:
         node.span.update_name(name)
         node.span.set_attributes(dict(attributes))
 
+    def promote_to_agent(self, run_id: Hashable, name: str | None = None) -> str | None:
+        """A step found to be an agent after it started (e.g. it reported an agent
+        action): its span becomes ``invoke_agent {name}`` with ``gen_ai.agent.name``,
+        once. ``name`` defaults to the step's span name (a workflow's without its
+        ``invoke_workflow`` prefix). Returns the agent name, or None when the run is
+        unknown, not owned, a unit, or already an agent.
+
+            tree.promote_to_agent(run_id)   # "invoke_workflow research" → "invoke_agent research"
+        """
+        node = self._runs.get(run_id)
+        if node is None or node.agent is not None or not node.owned or node.unit is not None:
+            return None
+        if name is None:
+            name = getattr(node.span, "name", None) or "agent"
+            prefix = f"{A.OP_INVOKE_WORKFLOW} "
+            if name.startswith(prefix):
+                name = name[len(prefix) :]
+        node.agent = name
+        if node.timing is not None:  # its duration metric becomes the agent's
+            started, _, attrs, labels = node.timing
+            node.timing = (started, A.OP_INVOKE_AGENT, {**attrs, A.GEN_AI_AGENT_NAME: name}, labels)
+        self.rename(
+            run_id,
+            f"{A.OP_INVOKE_AGENT} {name}",
+            {A.GEN_AI_OPERATION_NAME: A.OP_INVOKE_AGENT, A.GEN_AI_AGENT_NAME: name},
+        )
+        return name
+
     def resolve_attribution(self, attribution: Attribution | None) -> Attribution:
         """Attribution as a unit starting now resolves it (context → baggage → init),
         with ``attribution`` (from the framework's run metadata) on top."""
