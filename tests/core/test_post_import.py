@@ -123,8 +123,11 @@ def test_a_module_that_fails_to_import_fires_nothing(modules: Path) -> None:
 HEAVY = (
     "yaml", "wrapt", "openai", "anthropic", "botocore", "langchain_core", "llama_index",
     "haystack", "crewai", "litellm", "google.genai",
+    # standard-library helpers init does not need: entry points and versions are read
+    # by genops._installed; the local store, tz database and file digests load on use
+    "importlib.metadata", "importlib.abc", "zipfile", "sqlite3", "zoneinfo", "hashlib",
 )  # fmt: skip
-HEAVY_AT_IMPORT = (*HEAVY, "pydantic", "importlib.metadata")
+HEAVY_AT_IMPORT = (*HEAVY, "pydantic", "genops.preflight", "genops.evaluation")
 
 
 def test_import_and_init_load_no_framework_no_sdk_and_no_heavy_helper() -> None:

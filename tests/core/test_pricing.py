@@ -192,3 +192,57 @@ def test_a_fork_during_the_background_price_load_gets_a_working_child():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "child 0"
+
+
+def test_a_deferred_price_load_starts_once_and_a_look_up_before_it_loads_in_the_caller():
+    import threading
+
+    from genops.pricing import GenaiPricesSource
+
+    def loaders() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name == "genops-prices"]
+
+    deferred = GenaiPricesSource(start=False)
+    assert not deferred._ready.is_set() and not loaders()
+    found = deferred.lookup("openai", "gpt-4o-mini")  # no thread: loaded right here
+    assert found is not None and found.input > 0 and not loaders()
+    deferred.start()  # already loaded: starts nothing
+    assert not loaders()
+
+    book = PriceBook.default(start=False)
+    (source,) = book._sources
+    assert not source._ready.is_set()
+    book.start()
+    book.start()
+    assert source.version != ""  # waits for the one load started
+    assert book.lookup("openai", "gpt-4o-mini") == found
+
+
+def test_init_starts_the_price_load_as_its_last_step():
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import genops
+        from genops import pricing
+        started = []
+        real = pricing.GenaiPricesSource.start
+        def start(self):
+            # after the runtime is set and the integrations are hooked: init's last step
+            started.append(len(genops.get_runtime().waiting_integrations))
+            real(self)
+        pricing.GenaiPricesSource.start = start
+        rt = genops.init(service_name="s", local_store=False, exporter="none",
+                         metrics_exporter="none", instrument=True)
+        assert len(started) == 1 and started[0] > 0, started
+        (source,) = rt.prices._sources
+        print(source.lookup("openai", "gpt-4o-mini") is not None, rt.integrations == [])
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from opentelemetry.trace import Span, Status, StatusCode
 
 from genops import attributes as A
-from genops import scrub
 from genops.decision import PolicyDecision, PolicyViolationError
 from genops.policy.base import Admission, BudgetAlert, BudgetState, Settlement
 from genops.price_estimate import is_estimate
@@ -319,6 +318,8 @@ def error(
     if isinstance(exc, PolicyViolationError):  # our own message: the decision's reason
         span.set_status(Status(StatusCode.ERROR, str(exc)[:1024]))
         return
+    from genops import scrub  # (loads on the first error)
+
     message = scrub.exception_message(exc, redact)
     span.set_status(Status(StatusCode.ERROR, message or type(exc).__name__))
     if exception_event:

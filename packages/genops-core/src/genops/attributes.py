@@ -253,6 +253,10 @@ ENV_POLICY_FILE: Final = "GENOPS_POLICY_FILE"
 #: seconds between checks of the policy file for changes; 0/off disables (default 5)
 ENV_POLICY_RELOAD: Final = "GENOPS_POLICY_RELOAD"
 ENV_LEDGER_URL: Final = "GENOPS_LEDGER_URL"
+#: the local spend store: a path, or one of LOCAL_STORE_OFF
+ENV_LOCAL_STORE: Final = "GENOPS_LOCAL_STORE"
+#: values of GENOPS_LOCAL_STORE that turn the store off
+LOCAL_STORE_OFF: Final = frozenset({"off", "none", "false", "0", ""})
 ENV_AUDIT_SINK: Final = "GENOPS_AUDIT_SINK"
 ENV_CAPTURE_CONTENT: Final = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
 ENV_METRIC_CUSTOMER_LABEL: Final = "GENOPS_METRICS_CUSTOMER_LABEL"

@@ -84,13 +84,13 @@ def _major(version: str) -> int:
 def detect() -> tuple[str, ...]:
     """The installed GenAI telemetry that emits usage-bearing spans of its own, as
     ``"name version"`` (package metadata, read once per process)."""
-    import importlib.metadata  # (not on the `import genops` path)
+    from genops import _installed
 
+    installed = _installed.scan(entry_points=False)
     found: list[str] = []
     for name, minimum in _SELF_TRACING.items():
-        try:
-            version = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
+        version = installed.version(name)
+        if version is None:
             continue
         if minimum and _major(version) < minimum:
             continue

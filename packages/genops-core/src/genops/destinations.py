@@ -24,7 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from genops.store.db import ENV_LOCAL_STORE, OFF
+from genops.attributes import ENV_LOCAL_STORE
+from genops.attributes import LOCAL_STORE_OFF as OFF
 
 log = logging.getLogger("genops")
 _quiet = threading.local()
@@ -48,12 +49,20 @@ def exporter_names(kind: str, override: str | None = None) -> list[str]:
     return [n for n in names if n != "none"]
 
 
+def default_path() -> Path:
+    """``$GENOPS_LOCAL_STORE``, else ``$XDG_DATA_HOME/genops/spend.db``
+    (``~/.local/share/genops/spend.db``)."""
+    configured = os.environ.get(ENV_LOCAL_STORE)
+    if configured and configured.lower() not in OFF:
+        return Path(configured.removeprefix("sqlite:///")).expanduser()
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "genops" / "spend.db"
+
+
 def local_store_path(setting: bool | str | Path | None, network_traces: bool) -> Path | None:
     """The store file to write, or ``None``: ``setting`` (True / False / a path), else
     ``$GENOPS_LOCAL_STORE`` (a path or ``off``), else on exactly when traces have no
     network exporter."""
-    from genops.store.db import default_path
-
     if setting is False:
         return None
     if isinstance(setting, str | Path):

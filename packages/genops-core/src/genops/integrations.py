@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from genops import _imports, _safety
 
 if TYPE_CHECKING:
+    from genops._installed import EntryPoint
     from genops.runtime import GenOps
 
 GROUP = "genops.integrations"
@@ -61,12 +62,11 @@ class Waiting:
     cancel: Callable[[], None]
 
 
-def _entry_points(*groups: str) -> list[Any]:
+def _entry_points(*groups: str) -> list[EntryPoint]:
     """The entry points of ``groups``, in one scan of the installed distributions."""
-    from importlib.metadata import entry_points  # ~15 ms: only when integrations are used
+    from genops import _installed  # (read at init: not on the import path)
 
-    found = entry_points()
-    return [ep for group in groups for ep in found.select(group=group)]
+    return _installed.scan().entry_points(*groups)
 
 
 def available() -> list[str]:

@@ -332,21 +332,39 @@ class GenaiPricesSource:
     """Prices from the ``genai-prices`` package data, loaded once on a background thread.
 
     Importing genai-prices and building its snapshot takes ~0.2–0.4 s (pydantic models
-    of every provider), so construction only starts that load (``background=True``,
-    what ``genops.init()`` does) and the first look-up waits for what is left of it. A
-    fork waits for the load first, so a forked worker never inherits a half-held import
-    lock. ``background=False`` loads at construction.
+    of every provider), so construction only starts that load (``background=True``)
+    and the first look-up waits for what is left of it. ``start=False`` (what
+    ``genops.init()`` does) defers the thread to :meth:`start`, called once init's own
+    work is done — a load running beside init would take the GIL from it; a look-up
+    before :meth:`start` loads in the caller. A fork waits for a load in flight, so a
+    forked worker never inherits a half-held import lock. ``background=False`` loads at
+    construction.
     """
 
     name = "genai-prices"
 
-    def __init__(self, *, background: bool = True) -> None:
+    def __init__(self, *, background: bool = True, start: bool = True) -> None:
         self._ready = threading.Event()
         self._snapshot: Any = None
         self._version = ""
         self._error: BaseException | None = None
+        self._claim_lock = threading.Lock()
+        self._claimed = False
         if not background:
+            self._claim()
             self._load()
+        elif start:
+            self.start()
+
+    def _claim(self) -> bool:
+        """True for the one caller that is to load (a thread or a look-up)."""
+        with self._claim_lock:
+            claimed, self._claimed = self._claimed, True
+        return not claimed
+
+    def start(self) -> None:
+        """Start the background load, unless it has started (or finished) already."""
+        if not self._claim():
             return
         thread = threading.Thread(target=self._load, name="genops-prices", daemon=True)
         _before_fork.add(self._ready)
@@ -367,6 +385,8 @@ class GenaiPricesSource:
 
     def _wait(self) -> Any:
         if not self._ready.is_set():
+            if self._claim():  # never started: load here
+                self._load()
             self._ready.wait()
         if self._error is not None:
             raise self._error
@@ -408,16 +428,17 @@ class GenaiPricesSource:
 
     def dates(self, provider: str | None, model: str) -> PriceDates | None:
         """The dates behind the price of ``model`` (walks the whole data: CLI use only)."""
+        snapshot = self._wait()
         provider_id = _PROVIDER_IDS.get(provider, provider) if provider else None
         try:
-            _, info = self._snapshot.find_provider_model(model, None, provider_id, None)
+            _, info = snapshot.find_provider_model(model, None, provider_id, None)
         except LookupError:
             return None
         today = datetime.now(UTC).date()
         starts = _start_dates(info.prices)
         since = max((d for d in starts if d <= today), default=None)
         upcoming = min((d for d in starts if d > today), default=None)
-        models = (m for p in self._snapshot.providers for m in p.models)
+        models = (m for p in snapshot.providers for m in p.models)
         newest = max((d for m in models for d in _start_dates(m.prices)), default=None)
         return PriceDates(self.version, since, upcoming, newest)
 
@@ -482,19 +503,27 @@ class PriceBook:
         self._day = int(clock() // 86_400)
 
     @classmethod
-    def default(cls, overrides: Iterable[PriceOverride] = ()) -> PriceBook:
-        """Overrides (if any), then genai-prices."""
+    def default(cls, overrides: Iterable[PriceOverride] = (), *, start: bool = True) -> PriceBook:
+        """Overrides (if any), then genai-prices (its load deferred to :meth:`start`
+        with ``start=False``)."""
         sources: list[PriceSource] = []
         overrides = list(overrides)
         if any(not o.estimate for o in overrides):
             sources.append(OverridePriceSource(overrides))
-        sources.append(GenaiPricesSource())
+        sources.append(GenaiPricesSource(start=start))
         fallback = (
             OverridePriceSource(overrides, estimates=True)
             if any(o.estimate for o in overrides)
             else None
         )
         return cls(sources, fallback=fallback)
+
+    def start(self) -> None:
+        """Start every source's background load that has not started yet."""
+        for source in (*self._sources, self.fallback):
+            start = getattr(source, "start", None)
+            if callable(start):
+                start()
 
     def lookup(self, provider: str | None, model: str | None) -> ModelPricing | None:
         """Pricing for the pair, or ``None`` when no source knows the model."""

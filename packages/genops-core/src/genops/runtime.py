@@ -345,7 +345,7 @@ def init(
         ledger = os.environ[A.ENV_LEDGER_URL]
 
     overrides: list[PriceOverride] = load_overrides(prices) if prices is not None else []
-    price_book = PriceBook.default(overrides)
+    price_book = PriceBook.default(overrides, start=False)  # started last: see the end
     provider_map = provider_map_from(providers)
     reload_interval = parse_interval(policy_reload)
     rule = on_unknown_price or os.environ.get(A.ENV_ON_UNKNOWN_PRICE) or None
@@ -391,6 +391,9 @@ def init(
     if instrument:
         only = None if instrument is True else set(instrument)
         rt.integrations = enable_all(rt, only, waiting=rt.waiting_integrations)
+    # The price data loads on a thread started only now: beside init's own work it would
+    # take the GIL from it (a look-up before this point loads in its caller).
+    price_book.start()
     return rt
 
 

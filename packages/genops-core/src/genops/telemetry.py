@@ -35,7 +35,6 @@ from genops import attributes as A
 from genops._metric_batch import BatchedCounter, BatchedHistogram, MetricBatch
 from genops._version import __version__
 from genops.destinations import Reporting, exporter_names, local_store_path
-from genops.store.exporter import store_processor
 
 SCHEMA_URL = "https://opentelemetry.io/schemas/1.37.0"
 
@@ -177,7 +176,7 @@ def resolve_providers(
         else:
             names = exporter_names("TRACES", exporter)
             path = local_store_path(local_store, network_traces="otlp" in names)
-            store = store_processor(path) if path is not None else None
+            store = _store_processor(path) if path is not None else None
             tracer_provider = build_tracer_provider(
                 service_name, environment, exporter=exporter, local_store=store
             )
@@ -202,6 +201,12 @@ def resolve_providers(
     return tracer_provider, meter_provider, owned, store
 
 
+def _store_processor(path: Path) -> SpanProcessor:
+    from genops.store.exporter import store_processor  # sqlite3: only with a local store
+
+    return store_processor(path)
+
+
 def add_store(
     tracer_provider: TracerProvider, local_store: bool | str | Path
 ) -> SpanProcessor | None:
@@ -210,7 +215,7 @@ def add_store(
     add = getattr(tracer_provider, "add_span_processor", None)
     if path is None or not callable(add):
         return None
-    processor = store_processor(path)
+    processor = _store_processor(path)
     add(processor)
     return processor
 

@@ -25,7 +25,6 @@ from genops.ledger.base import (
     Reservation,
     Settled,
 )
-from genops.scrub import safe_url, scrub_secrets
 
 log = logging.getLogger("genops")
 T = TypeVar("T")
@@ -40,6 +39,8 @@ class GuardedLedger:
         if not retry_after >= 0:
             raise ValueError("retry_after must be >= 0 seconds")
         self.inner = ledger
+        from genops.scrub import safe_url  # (scrub loads only where it is used)
+
         self.url = safe_url(ledger.url)
         self.retry_after = float(retry_after)
         self._clock = clock
@@ -60,7 +61,7 @@ class GuardedLedger:
                 self.refused += 1
             raise LedgerUnavailable(
                 f"ledger {self.url} unavailable, retrying after {self.retry_after:g}s: "
-                f"{scrub_secrets(str(self._last_error))}"
+                f"{_scrubbed(self._last_error)}"
             )
         try:
             result = fn()
@@ -76,7 +77,7 @@ class GuardedLedger:
                 log.warning(
                     "genops ledger unavailable (%d failures): %s",
                     self.failures,
-                    scrub_secrets(str(exc)),
+                    _scrubbed(exc),
                 )
             raise
         if self._last_error is not None:
@@ -109,3 +110,9 @@ class GuardedLedger:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _scrubbed(error: BaseException | None) -> str:
+    from genops.scrub import scrub_secrets
+
+    return scrub_secrets(str(error))

@@ -36,7 +36,6 @@ from genops.policy.rules import (
     unknown_price,
 )
 from genops.policy.windows import Window, parse_duration
-from genops.scrub import scrub_secrets
 from genops.usage import Usage
 
 BUDGET_UNITS: Final = ("USD", "tokens")
@@ -113,7 +112,7 @@ class LedgerPolicy(_Rule):
             result,
             X_LEDGER_UNAVAILABLE,
             self.name,
-            f"ledger unavailable ({self.on_ledger_error}): {scrub_secrets(str(error))}",
+            f"ledger unavailable ({self.on_ledger_error}): {_scrubbed(error)}",
         )
 
     @abstractmethod
@@ -284,3 +283,9 @@ class RateLimit(LedgerPolicy):
                 DecisionResult.WARNING,
             )
         return self.allow
+
+
+def _scrubbed(error: BaseException) -> str:
+    from genops.scrub import scrub_secrets  # (loads on the first ledger error)
+
+    return scrub_secrets(str(error))

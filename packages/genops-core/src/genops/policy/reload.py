@@ -30,7 +30,6 @@ Applied reloads count ``result="applied"`` and write a ``RELOADED`` audit record
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -324,6 +323,8 @@ def _restart_in_child(ref: weakref.ref[PolicyReloader]) -> None:
 
 
 def _digest(text: str) -> str:
+    import hashlib  # (only when a policy file is read)
+
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -30,7 +30,6 @@ from genops.decision import (
     ReasonCode,
 )
 from genops.policy.base import Enforcement, UnitRequest
-from genops.policy.detectors import DETECTORS, redact_text, scan
 
 #: Request fields a ``scope`` (and a budget's ``per``) may select on.
 SCOPE_FIELDS: Final = (
@@ -297,6 +296,10 @@ class ContentPolicy(_Rule):
         **common: Any,
     ) -> None:
         super().__init__(name, **common)
+        from genops.policy.detectors import DETECTORS, scan  # (loads with a content rule)
+
+        self._scan = scan
+
         if isinstance(detect, str) or not detect:
             raise ValueError(f"detect must be a non-empty list of: {', '.join(DETECTORS)}")
         unknown = [d for d in detect if d not in DETECTORS]
@@ -312,6 +315,8 @@ class ContentPolicy(_Rule):
 
     def redactor(self) -> Callable[[str], str]:
         """The function that rewrites text (``action: redact``)."""
+        from genops.policy.detectors import redact_text
+
         names, template = self.detect, self.replacement
         return lambda text: redact_text(text, names, template=template)
 
@@ -320,7 +325,7 @@ class ContentPolicy(_Rule):
             return self.allow if self.action == "redact" else None
         found: dict[str, int] = {}
         for text in request.content:
-            for kind, count in scan(text, self.detect).items():
+            for kind, count in self._scan(text, self.detect).items():
                 found[kind] = found.get(kind, 0) + count
         if not found:
             return self.allow
@@ -331,3 +336,4 @@ class ContentPolicy(_Rule):
         return self.deny(
             ReasonCode.POLICY_DENY_CONTENT, f"{verb} {summary}", DecisionResult.WARNING
         )
+

@@ -19,13 +19,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from datetime import UTC, datetime, timedelta, tzinfo
 
 #: A clock returns the current time as epoch seconds (``time.time`` by default).
 Clock = Callable[[], float]
 
-_UTC = ZoneInfo("UTC")
+_UTC: tzinfo = UTC
 ROLLING_SLICES = 20
 #: Calendar buckets are kept this long after their window ends (for late settlements).
 GRACE_SECONDS = 2 * 86400.0
@@ -58,12 +57,17 @@ def parse_duration(text: str | float) -> float:
     return seconds
 
 
-def parse_timezone(name: str) -> ZoneInfo:
-    """An IANA timezone (``"UTC"``, ``"Europe/Berlin"``), with a helpful error."""
+def parse_timezone(name: str) -> tzinfo:
+    """An IANA timezone (``"UTC"``, ``"Europe/Berlin"``), with a helpful error (``"UTC"``
+    is :data:`datetime.UTC`: no tz database read, no zoneinfo import)."""
     if not isinstance(name, str) or not name or ".." in name or name.startswith("/"):
         raise ValueError(
             f"timezone must be an IANA name like 'UTC' or 'Europe/Berlin'; got {name!r}"
         )
+    if name == "UTC":
+        return _UTC
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # (only for a named timezone)
+
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
@@ -99,7 +103,7 @@ class Window:
 
     kind: str  # daily | weekly | monthly | total | rolling
     seconds: float = 0.0  # rolling only
-    tz: ZoneInfo = _UTC
+    tz: tzinfo = _UTC
     _cache: list[_Cached] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod

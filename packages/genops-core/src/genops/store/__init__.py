@@ -9,7 +9,9 @@
     rows = spend(LocalStore(readonly=True), Query.last("7d", by=("model",), filters={"team": "x"}))
 """
 
-from genops.store.db import ENV_LOCAL_STORE, LocalStore, default_path
+from genops.attributes import ENV_LOCAL_STORE
+from genops.destinations import default_path
+from genops.store.db import LocalStore
 from genops.store.exporter import StoreSpanExporter, store_processor
 from genops.store.query import GROUPS, Query, decisions, spend, units
 from genops.store.schema import COLUMNS, SCHEMA_VERSION

@@ -7,28 +7,14 @@ the schema is created on first use.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
+from genops.destinations import default_path
 from genops.store.schema import DDL, INSERT, SCHEMA_VERSION
-
-ENV_LOCAL_STORE: Final = "GENOPS_LOCAL_STORE"
-#: values of GENOPS_LOCAL_STORE that turn the store off
-OFF: Final = frozenset({"off", "none", "false", "0", ""})
-
-
-def default_path() -> Path:
-    """``$GENOPS_LOCAL_STORE``, else ``$XDG_DATA_HOME/genops/spend.db``
-    (``~/.local/share/genops/spend.db``)."""
-    configured = os.environ.get(ENV_LOCAL_STORE)
-    if configured and configured.lower() not in OFF:
-        return Path(configured.removeprefix("sqlite:///")).expanduser()
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / "genops" / "spend.db"
 
 
 class LocalStore:
