@@ -336,4 +336,3 @@ class ContentPolicy(_Rule):
         return self.deny(
             ReasonCode.POLICY_DENY_CONTENT, f"{verb} {summary}", DecisionResult.WARNING
         )
-
