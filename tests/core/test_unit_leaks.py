@@ -121,3 +121,57 @@ def test_run_tree_units_spans_and_failed_calls_are_released(dropping: Any) -> No
     assert exporter.exported == 400
     assert _alive(refs) == 0
     assert _held(rt) == 0
+
+
+def _freed_without_the_collector(refs: list[weakref.ref[Any]]) -> int:
+    """How many referents are still alive with the cyclic collector kept off: anything
+    in a reference cycle waits for it (a full collection walks every object the app
+    has), the rest goes at once."""
+    return sum(1 for r in refs if r() is not None)
+
+
+@pytest.fixture
+def collector_off() -> Iterator[None]:
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def test_a_finished_unit_leaves_no_reference_cycle(dropping: Any, collector_off: None) -> None:
+    rt, exporter = dropping
+    refs: list[weakref.ref[Any]] = []
+    for _ in range(50):
+        with genops.governed("reply", provider="openai", model="gpt-4o-mini") as unit:
+            claim = unit.claim()  # the SDK layer's claim: unit and claim refer to each other
+            claim.add_provider_call(genops.Usage(input_tokens=10, output_tokens=2))
+        assert not claim.is_open and not unit.claim().is_open  # finished: closed claims
+        refs += [weakref.ref(unit), weakref.ref(unit.span)]
+        del unit, claim
+    assert exporter.exported == 50
+    assert _freed_without_the_collector(refs) == 0
+    assert _held(rt) == 0
+
+
+def test_run_tree_calls_leave_no_reference_cycle(dropping: Any, collector_off: None) -> None:
+    rt, exporter = dropping
+    tree = RunTree()
+    refs: list[weakref.ref[Any]] = []
+    for i in range(50):
+        tree.start_step(("wf", i), None, "invoke_workflow chain", operation="invoke_workflow")
+        call = tree.start_call(
+            ("llm", i), ("wf", i), operation_name="chat", provider="openai", model="gpt-4o-mini"
+        )
+        with tree.claim(("llm", i)).activated():
+            genops.adapter.current_claim().add_provider_call(  # type: ignore[union-attr]
+                genops.Usage(input_tokens=50, output_tokens=5)
+            )
+        refs += [weakref.ref(call.unit), weakref.ref(call.span)]
+        tree.end(("llm", i))
+        tree.end(("wf", i))
+        del call
+    assert exporter.exported == 100
+    assert _freed_without_the_collector(refs) == 0
+    assert _held(rt) == 0

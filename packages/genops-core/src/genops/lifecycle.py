@@ -302,9 +302,15 @@ class GovernedUnit:
 
         One claim per unit (created on first use; ``issuer`` — the adapter that opened
         the unit, ``None`` for the user's own — is fixed then). See :mod:`genops.claims`.
+        A finished unit lets go of its claim (claim and unit refer to each other: kept,
+        the pair would wait for the garbage collector) and hands out closed ones.
         """
         if self._claim is None:
-            self._claim = Claim(self, issuer=issuer)
+            claim = Claim(self, issuer=issuer)
+            if self._state == 2:
+                claim.close()
+                return claim
+            self._claim = claim
         return self._claim
 
     def activate(self) -> None:
@@ -504,8 +510,9 @@ class GovernedUnit:
                 return
             self._state = 2
         self._deactivate()
-        if self._claim is not None:
-            self._claim.close()  # a bound claim hands over now: the context keeps no unit alive
+        claim, self._claim = self._claim, None  # no unit ↔ claim cycle left behind
+        if claim is not None:
+            claim.close()  # a bound claim hands over now: the context keeps no unit alive
         try:
             self._finish(error)
         except Exception as exc:
