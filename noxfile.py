@@ -167,6 +167,10 @@ BENCH_PEERS = [
     # 2.4b0 imports opentelemetry.util.genai.instruments, which util-genai 1.2 renamed
     "opentelemetry-util-genai<1.2",
 ]
+#: the official OTel GenAI LangChain instrumentation needs util-genai >= 1.3, which the
+#: openai-v2 instrumentation above cannot import: it gets a side environment of its own
+#: (same OpenTelemetry and langchain-core versions; it needs nothing of genops)
+BENCH_GENAI_LANGCHAIN = ["opentelemetry-instrumentation-genai-langchain"]
 
 
 @nox.session(python=PYTHON)
@@ -192,8 +196,23 @@ def bench(session: nox.Session) -> None:
         "'langchain-core', 'openai')))",
         silent=True,
     )
-    session.install(*BENCH_PEERS, *str(pins).split())
+    pinned = str(pins).split()
+    session.install(*BENCH_PEERS, *pinned)
+    side = Path(f"{session.virtualenv.location}-genai-langchain")
+    side_python = side / "bin" / "python"
+    session.run("uv", "venv", "-q", "--allow-existing", "--python", PYTHON, str(side))
+    session.run(
+        "uv",
+        "pip",
+        "install",
+        "-q",
+        "--python",
+        str(side_python),
+        *BENCH_GENAI_LANGCHAIN,
+        "httpx",
+        *(pin for pin in pinned if not pin.startswith("openai==")),
+    )
     wanted = set(session.posargs)
     for script in sorted(Path("benchmarks").glob("bench_*.py")):
         if not wanted or script.stem.removeprefix("bench_") in wanted:
-            session.run("python", str(script))
+            session.run("python", str(script), env={"GENOPS_BENCH_SIDE_PYTHON": str(side_python)})

@@ -13,6 +13,13 @@ counting the time the process waits for a core, so it stays meaningful on a load
 machine); and the whole process's CPU time (``time.process_time_ns``: every thread, so
 work a variant moves off the calling thread — batched metric records, span export —
 is counted too, plus the final metric collection spread over the calls).
+
+Peers: OpenInference, OpenLLMetry and the official OTel GenAI instrumentations
+(``otel-genai``: ``opentelemetry-instrumentation-openai-v2`` for openai,
+``opentelemetry-instrumentation-genai-langchain`` for LangChain — the latter runs in the
+bench session's side environment, see ``bench_peers.py``). ``genops essential`` is
+genops' LangChain handler with ``spans="essential"`` (workflow and model spans only, as
+the official instrumentation records), passed in ``config["callbacks"]``.
 """
 
 from __future__ import annotations
@@ -106,6 +113,11 @@ def instrument_peer(variant: str, tp: TracerProvider, mp: MeterProvider, scenari
         else:
             from opentelemetry.instrumentation.openai import OpenAIInstrumentor as Inst
         Inst().instrument(tracer_provider=tp, meter_provider=mp)
+    elif variant == "otel-genai" and scenario == "langchain":
+        from opentelemetry.instrumentation.genai.langchain import LangChainInstrumentor as LCI
+
+        # its dependency check asks for the `langchain` package; it hooks langchain_core only
+        LCI().instrument(tracer_provider=tp, meter_provider=mp, skip_dep_check=True)
     elif variant == "otel-genai":
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
@@ -138,6 +150,11 @@ def langchain_calls(variant: str) -> dict[str, Callable[[], None]]:
         raw_spans = True
     elif variant == "genops":
         init_genops(tp, mp, ["langchain"])
+    elif variant == "genops essential":
+        from genops_langchain import GenOpsCallbackHandler
+
+        init_genops(tp, mp, [])
+        callbacks = [GenOpsCallbackHandler(spans="essential")]
     elif variant != "uninstrumented":
         instrument_peer(variant, tp, mp, "langchain")
     reply = AIMessage(
