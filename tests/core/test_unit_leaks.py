@@ -175,3 +175,33 @@ def test_run_tree_calls_leave_no_reference_cycle(dropping: Any, collector_off: N
     assert exporter.exported == 100
     assert _freed_without_the_collector(refs) == 0
     assert _held(rt) == 0
+
+
+def test_blocked_calls_leave_no_reference_cycle(dropping: Any, collector_off: None) -> None:
+    """A runaway agent retrying a blocked call must not pile up garbage: the raised
+    PolicyViolationError's traceback must not hold the unit in a cycle."""
+    rt, exporter = dropping
+    tree = RunTree()
+    refs: list[weakref.ref[Any]] = []
+    decisions = []
+    for i in range(50):
+        unit = genops.governed("reply", provider="openai", model="gpt-4-turbo")  # not allowed
+        refs += [weakref.ref(unit)]
+        try:
+            with unit:
+                raise AssertionError("a blocked unit must not run")
+        except genops.PolicyViolationError as error:
+            decisions.append(error.decision.result)
+        refs.append(weakref.ref(unit.span))
+        del unit
+        try:
+            tree.start_call(
+                ("llm", i), None, operation_name="chat", provider="openai", model="gpt-4-turbo"
+            )
+        except genops.PolicyViolationError as error:
+            decisions.append(error.decision.result)
+    assert len(tree) == 0
+    assert set(decisions) == {genops.DecisionResult.BLOCKED}
+    assert exporter.exported == 100
+    assert _freed_without_the_collector(refs) == 0
+    assert _held(rt) == 0

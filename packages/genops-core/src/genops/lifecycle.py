@@ -290,7 +290,10 @@ class GovernedUnit:
                 self.span.set_attributes({**decided, A.ERROR_TYPE: error_type(error)})
                 self.span.set_status(Status(StatusCode.ERROR, str(error)))
                 self.span.end()
-            raise error
+            try:
+                raise error
+            finally:  # the traceback holds this frame: without the name, no cycle
+                del error
         with _safety.guard("governed unit reservation"):
             _record.reservation(self, admission, decided)
         if activate:
