@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
@@ -13,7 +15,7 @@ class Drop(SpanProcessor):
     """Receives finished spans and discards them (exporter cost excluded everywhere)."""
 
 
-def init_genops() -> tuple[TracerProvider, MeterProvider]:
+def init_genops(policy: Any = None) -> tuple[TracerProvider, MeterProvider]:
     """``genops.init`` with integrations off, on providers shared with the baselines."""
     tracer_provider = TracerProvider()
     tracer_provider.add_span_processor(Drop())
@@ -25,5 +27,6 @@ def init_genops() -> tuple[TracerProvider, MeterProvider]:
         tracer_provider=tracer_provider,
         meter_provider=meter_provider,
         instrument=False,
+        policy=policy,
     )
     return tracer_provider, meter_provider
