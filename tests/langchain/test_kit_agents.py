@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_core.runnables import RunnableParallel
 from langchain_core.tools import tool
@@ -142,6 +143,24 @@ def test_essential_spans_keep_agents_tools_and_model_calls_only(telemetry, runti
     assert handler.open_runs == 0
     with pytest.raises(ValueError, match="spans"):
         GenOpsCallbackHandler(spans="some")
+
+
+def test_essential_spans_fold_a_chains_inner_runnables_into_the_workflow(telemetry, runtime):
+    """``prompt | model | parser``: 2 spans (the official OTel GenAI instrumentation's
+    shape) instead of 4; the workflow's roll-up still counts the model call."""
+    handler = GenOpsCallbackHandler(spans="essential")
+    prompt = ChatPromptTemplate.from_messages([("human", "{question}")])
+    chain = prompt | FakeChat.cycling(answer("five days")) | StrOutputParser()
+    assert chain.invoke({"question": "q"}, config={"callbacks": [handler]}) == "five days"
+    assert tree(telemetry.spans()) == [
+        ("chat gpt-4o-mini", "invoke_workflow RunnableSequence"),
+        ("invoke_workflow RunnableSequence", None),
+    ]
+    spans = {s.name: s for s in telemetry.spans()}
+    unit, workflow = spans["chat gpt-4o-mini"], spans["invoke_workflow RunnableSequence"]
+    assert workflow.attributes[A.ROLLUP_UNITS] == 1
+    assert workflow.attributes[A.ROLLUP_COST_TOTAL] == unit.attributes[A.COST_TOTAL] > 0
+    assert handler.open_runs == 0
 
 
 def test_parallel_runs_inside_the_users_unit_count_every_call(telemetry, runtime):
