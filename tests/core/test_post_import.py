@@ -131,12 +131,25 @@ HEAVY_AT_IMPORT = (*HEAVY, "pydantic", "genops.preflight", "genops.evaluation")
 
 
 def test_import_and_init_load_no_framework_no_sdk_and_no_heavy_helper() -> None:
+    # init's last step starts the price load on a thread, and genai-prices imports
+    # importlib.metadata: a gate holds that thread at its first heavy import until the
+    # modules init itself loaded are read (without it, which thread wins is a race)
     code = (
-        "import sys, genops\n"
+        "import sys, threading\n"
+        "released = threading.Event()\n"
+        "class Gate:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name in HEAVY and threading.current_thread() is not threading.main_thread():\n"
+        "            released.wait(10)\n"
+        "        return None\n"
+        "sys.meta_path.insert(0, Gate())\n"
+        "import genops\n"
         "after_import = sorted(m for m in HEAVY_AT_IMPORT if m in sys.modules)\n"
         "genops.init(service_name='s', local_store=False, exporter='none',"
         " metrics_exporter='none', instrument=True)\n"
         "after_init = sorted(m for m in HEAVY if m in sys.modules)\n"
+        "released.set()\n"
+        "assert genops.get_runtime().prices.lookup('openai', 'gpt-4o-mini') is not None\n"
         "print(after_import, after_init)\n"
     )
     out = subprocess.run(
