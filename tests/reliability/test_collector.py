@@ -44,6 +44,9 @@ SCRIPT = textwrap.dedent(
     genops.init(service_name="t", team="a", project="p", instrument=False,
                 prices=[{"provider": "openai", "model": "acme-*", "input": 1, "output": 1}])
     spans, mode = int(sys.argv[1]), sys.argv[2]
+    # genai-prices loads on a background thread (~30 MB, 0.5 s without bytecode): wait
+    # for it, or it lands between the two samples on a slow first run
+    assert genops.get_runtime().prices.lookup("openai", "gpt-4o-mini") is not None
     produce(spans, 0)
     first = rss_mb()
     if mode == "bounded":
