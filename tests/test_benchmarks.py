@@ -5,6 +5,7 @@ numbers (no timing is asserted: the benchmarks measure, the tests only run them)
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,21 @@ def test_a_variant_runs_here_in_the_side_environment_or_not_at_all(
     monkeypatch.setattr(bench_peers, "SIDE_PYTHON", sys.executable)  # as a side env
     assert bench_peers.interpreter("json") == sys.executable
     assert bench_peers.interpreter("no_such_peer_module") is None
+
+
+def test_the_overhead_profile_counts_spans_events_and_cycles() -> None:
+    out = subprocess.run(
+        [sys.executable, str(BENCH / "profile_overhead.py"), "langchain", "genops"],
+        capture_output=True,
+        text=True,
+        cwd=BENCH,
+        timeout=180,
+        check=False,
+        env={**os.environ, "GENOPS_PROFILE_CALLS": "50"},
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    report = out.stdout
+    assert "| OTel SDK: spans, attributes, events, context | +" in report
+    assert "span starts per call: 4 (uninstrumented 0)" in report  # workflow, prompt, chat, parser
+    assert "span events per call: 3 (uninstrumented 0)" in report  # the spec's required three
+    assert "cyclic garbage per call: 0 objects (uninstrumented 0)" in report
