@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _common import run_json
+
 HERE = Path(__file__).resolve().parent
 
 #: variant → module that must be importable for it (None: always available)
@@ -101,16 +103,7 @@ def run(
         shift = r % len(plan)
         for scenario, variant, python in plan[shift:] + plan[:shift]:
             print(f"round {r + 1}/{rounds}: {scenario} / {variant}", file=sys.stderr, flush=True)
-            out = subprocess.run(
-                [python, str(HERE / "_peer_worker.py"), scenario, variant, str(calls)],
-                capture_output=True,
-                text=True,
-                cwd=HERE,
-                check=False,
-            )
-            if out.returncode != 0:
-                raise SystemExit(f"{scenario}/{variant} failed:\n{out.stderr[-3000:]}")
-            data = json.loads(out.stdout.strip().splitlines()[-1])
+            data = run_json(python, HERE / "_peer_worker.py", scenario, variant, str(calls))
             for clock, calls_samples in data.items():
                 for call, samples in calls_samples.items():
                     key = (clock, call, variant)

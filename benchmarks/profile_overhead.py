@@ -27,10 +27,11 @@ import gc
 import json
 import os
 import pstats
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from _common import run_json
 
 HERE = Path(__file__).resolve().parent
 #: profiled calls per process (``GENOPS_PROFILE_CALLS`` overrides: the test runs few)
@@ -125,17 +126,7 @@ def measure(scenario: str, variant: str, call: str) -> dict[str, Any]:
 
 
 def _run(python: str, scenario: str, variant: str, call: str) -> dict[str, Any]:
-    out = subprocess.run(
-        [python, __file__, "--one", scenario, variant, call],
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{scenario}/{variant} failed:\n{out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
+    return run_json(python, Path(__file__), "--one", scenario, variant, call)
 
 
 def main() -> None:
